@@ -1,0 +1,62 @@
+// The services tools reach through their context, built once per process from the config.
+import { join, resolve } from 'node:path';
+import type { Config } from './config/schema.js';
+import { BreakerRegistry } from './breakers/registry.js';
+import { observeBreakers } from './breakers/observe.js';
+import { JobRunner } from './jobs/runner.js';
+import { SqliteJobStore } from './jobs/sqlite-store.js';
+import type { JobStore } from './jobs/store.js';
+import { AuditLog } from './observability/audit.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { TemplateCatalog } from './providers/itsm/templates.js';
+import { openDatabase, type Db } from './store/sqlite.js';
+
+export interface Services {
+  config: Config;
+  /** The environment secrets are read from (injected, never read globally by domain code). */
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  metrics: Metrics;
+  breakers: BreakerRegistry;
+  db: Db;
+  jobs: JobRunner;
+  audit: AuditLog;
+  templates: TemplateCatalog;
+}
+
+export interface BuildOptions {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export function buildServices(options: BuildOptions): Services {
+  const { config, env } = options;
+  const logger = options.logger ?? createLogger({ level: config.logging.level });
+  const metrics = options.metrics ?? new Metrics({ defaultMetrics: true });
+  const db = openDatabase({ dataDir: config.store.data_dir, file: config.store.file });
+  const breakers = new BreakerRegistry(config.breakers);
+  observeBreakers(breakers, metrics, logger);
+  const jobStore: JobStore = new SqliteJobStore(db);
+  const jobs = new JobRunner({
+    store: jobStore,
+    logger,
+    metrics,
+    ttlS: config.jobs.ttl_s,
+    cleanupIntervalMs: config.jobs.cleanup_interval_ms,
+  });
+  const auditFile = config.store.data_dir === ':memory:' ? undefined : join(resolve(config.store.data_dir), 'audit.jsonl');
+  const audit = new AuditLog(db, auditFile);
+  const templates = new TemplateCatalog(config.templates, (template) => metrics.templateErrors.inc({ template }));
+  return { config, env, logger, metrics, breakers, db, jobs, audit, templates };
+}
+
+/** Close in dependency order; the database last, after every user of it. */
+export async function closeServices(s: Services): Promise<void> {
+  s.breakers.shutdown();
+  await s.jobs.store.close();
+  s.db.close();
+  s.logger.flush();
+}

@@ -1,0 +1,22 @@
+// The explicit inventory: every tool, in one list; filtering is computed from the declarations.
+import type { Config } from '../config/schema.js';
+import type { AnyTool } from './define-tool.js';
+import { renderTemplateTool } from './itsm/render-template.js';
+import { listTemplatesTool } from './itsm/list-templates.js';
+import { getJobStatusTool } from './jobs/get-job-status.js';
+import { cancelJobTool } from './jobs/cancel-job.js';
+
+export const ALL_TOOLS: readonly AnyTool[] = [
+  // itsm
+  renderTemplateTool,
+  listTemplatesTool,
+  // jobs
+  getJobStatusTool,
+  cancelJobTool,
+];
+
+/** The tools this configuration exposes: enabled toolsets, and only read-only ones in read-only mode. */
+export function selectTools(config: Pick<Config, 'tools'>, all: readonly AnyTool[] = ALL_TOOLS): AnyTool[] {
+  const enabled = new Set(config.tools.enabled_toolsets);
+  return all.filter((t) => enabled.has(t.toolset) && (!config.tools.read_only || t.annotations.readOnlyHint));
+}
