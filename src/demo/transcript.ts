@@ -1,0 +1,39 @@
+// The demo's transcript: readable lines for a person watching real calls go by.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+
+export interface Transcript {
+  step(title: string): void;
+  say(line: string): void;
+  /** Print a tool call and its result (structured part, trimmed), and return the raw result. */
+  call(client: Client, name: string, args: Record<string, unknown>): Promise<CallResult>;
+}
+
+export interface CallResult {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+  content: Array<{ type: string; text?: string }>;
+}
+
+const indent = (s: string, n = 4): string => s.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+
+export function createTranscript(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Transcript {
+  let n = 0;
+  return {
+    step(title) {
+      n++;
+      out(`\n== ${n}. ${title}`);
+    },
+    say(line) {
+      out(`  ${line}`);
+    },
+    async call(client, name, args) {
+      out(`  -> ${name} ${JSON.stringify(args)}`);
+      const res = (await client.callTool({ name, arguments: args })) as CallResult;
+      const body = res.structuredContent ?? JSON.parse(res.content[0]?.text ?? '{}');
+      let text = JSON.stringify(body, null, 2);
+      if (text.length > 1500) text = `${text.slice(0, 1500)}\n... (${text.length - 1500} more characters)`;
+      out(`  <- ${res.isError ? 'ERROR ' : ''}${name}\n${indent(text)}`);
+      return res;
+    },
+  };
+}
