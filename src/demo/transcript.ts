@@ -37,3 +37,15 @@ export function createTranscript(out: (line: string) => void = (l) => process.st
     },
   };
 }
+
+/** One part of the demo scenario (each area contributes one; src/demo/run.ts runs them in order). */
+export interface DemoModule {
+  name: string;
+  /**
+   * Before the server starts: start local fixtures (a site on loopback, an emulator state dir) in
+   * workDir and return config layers and environment for the server process.
+   */
+  setup?(workDir: string): Promise<{ config?: Record<string, unknown>; env?: Record<string, string>; cleanup?: () => Promise<void> }>;
+  /** Drive the running server through the real client, narrating with the transcript. */
+  run(client: Client, t: Transcript): Promise<void>;
+}
