@@ -11,6 +11,7 @@ export const BREAKER_EVENTS = ['open', 'halfOpen', 'close', 'success', 'failure'
 export type BreakerEvent = (typeof BREAKER_EVENTS)[number];
 
 type Action = (signal: AbortSignal) => Promise<unknown>;
+type FireArgs = [Action, AbortSignal, AbortSignal | undefined];
 
 /** HTTP status carried by an error, if any (ShieldError.status, undici/other `statusCode`/`status`). */
 export function errorStatus(err: unknown): number | undefined {
@@ -33,13 +34,13 @@ export function isNeutralError(err: unknown): boolean {
 export class Breaker {
   readonly name: string;
   readonly policy: BreakerPolicy;
-  readonly circuit: CircuitBreaker<[Action, AbortSignal], unknown>;
+  readonly circuit: CircuitBreaker<FireArgs, unknown>;
   private openedAt = 0;
 
   constructor(name: string, policy: BreakerPolicy) {
     this.name = name;
     this.policy = policy;
-    this.circuit = new CircuitBreaker((action: Action, signal: AbortSignal) => action(signal), {
+    this.circuit = new CircuitBreaker<FireArgs, unknown>((action: Action, signal: AbortSignal) => action(signal), {
       name,
       timeout: policy.timeout_ms,
       errorThresholdPercentage: policy.error_threshold_percent,
@@ -47,7 +48,10 @@ export class Breaker {
       resetTimeout: policy.reset_timeout_ms,
       rollingCountTimeout: policy.rolling_window_ms,
       rollingCountBuckets: policy.rolling_buckets,
-      errorFilter: (err: unknown) => isNeutralError(err),
+      // A filtered error counts as a success for the statistics (opossum emits 'success').
+      // opossum passes the fire() arguments after the error; the third is the caller's signal.
+      errorFilter: ((err: unknown, _action: Action, _signal: AbortSignal, callerSignal?: AbortSignal) =>
+        callerSignal?.aborted === true || isNeutralError(err)) as (err: unknown) => boolean,
     });
     this.circuit.on('open', () => {
       this.openedAt = Date.now();
@@ -75,7 +79,7 @@ export class Breaker {
     const timeout = AbortSignal.timeout(this.policy.timeout_ms);
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
     try {
-      return (await this.circuit.fire(fn as Action, signal)) as T;
+      return (await this.circuit.fire(fn as Action, signal, callerSignal)) as T;
     } catch (err) {
       throw this.translate(err, callerSignal);
     }

@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_TOOLS } from '../../src/tools/inventory.js';
+import { errorOf, spawnStdioClient, structured } from '../helpers/app.js';
+
+describe('shield-mcp over stdio (spawned)', () => {
+  let srv: Awaited<ReturnType<typeof spawnStdioClient>>;
+  beforeAll(async () => {
+    srv = await spawnStdioClient(['--data-dir', mkdtempSync(join(tmpdir(), 'shield-stdio-'))]);
+  });
+  afterAll(async () => srv?.close());
+
+  it('lists every tool with all four annotations and an output schema', async () => {
+    const { tools } = await srv.client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(ALL_TOOLS.map((t) => t.name).sort());
+    for (const t of tools) {
+      for (const h of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) expect(typeof t.annotations?.[h]).toBe('boolean');
+      expect(t.outputSchema).toBeDefined();
+    }
+  });
+
+  it('renders a template, rejects malformed input, and keeps logs on stderr as JSON', async () => {
+    const out = structured(await srv.client.callTool({ name: 'render_template', arguments: { template: 'rca_incident', platform: 'jira', variables: { service: 'db', incident_ref: 'INC1', summary: 's', root_cause: 'rc', impact: 'i', actions: '- a' } } }));
+    expect(out.platform).toBe('jira');
+    expect(errorOf(await srv.client.callTool({ name: 'render_template', arguments: { template: '' } })).code).toBe('INVALID_INPUT');
+    const lines = srv.stderr().trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    expect(lines.some((l) => l.includes('"msg":"tool call"'))).toBe(true);
+  });
+});
+
+describe('the CLI', () => {
+  it('--help documents every option', () => {
+    const r = spawnSync(process.execPath, ['dist/main.js', '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    for (const opt of ['--transport', '--config', '--host', '--port', '--data-dir', '--log-level']) expect(r.stdout).toContain(opt);
+  });
+
+  it('an invalid config exits non-zero naming the key and the problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shield-cli-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ server: { port: 70000 } }));
+    const r = spawnSync(process.execPath, ['dist/main.js', '--config', file], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/server\.port: .*65535/);
+  });
+
+  it('an unknown option is a usage error', () => {
+    const r = spawnSync(process.execPath, ['dist/main.js', '--bogus'], { encoding: 'utf8' });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain('--bogus');
+  });
+});
