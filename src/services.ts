@@ -10,6 +10,8 @@ import { AuditLog } from './observability/audit.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { TemplateCatalog } from './providers/itsm/templates.js';
+import { KnowledgeService } from './providers/knowledge/service.js';
+import { ItsmService } from './providers/itsm/service.js';
 import { openDatabase, type Db } from './store/sqlite.js';
 
 export interface Services {
@@ -23,6 +25,10 @@ export interface Services {
   jobs: JobRunner;
   audit: AuditLog;
   templates: TemplateCatalog;
+  /** Ticket platforms (ServiceNow, Jira, the local desk) behind one interface. */
+  itsm: ItsmService;
+  /** Crawler, embedder and search store (embedded SQLite or Qdrant). */
+  knowledge: KnowledgeService;
 }
 
 export interface BuildOptions {
@@ -50,12 +56,16 @@ export function buildServices(options: BuildOptions): Services {
   const auditFile = config.store.data_dir === ':memory:' ? undefined : join(resolve(config.store.data_dir), 'audit.jsonl');
   const audit = new AuditLog(db, auditFile);
   const templates = new TemplateCatalog(config.templates, (template) => metrics.templateErrors.inc({ template }));
-  return { config, env, logger, metrics, breakers, db, jobs, audit, templates };
+  const itsm = new ItsmService({ config: config.itsm, env, db, breakers, metrics, logger, templates });
+  const knowledge = new KnowledgeService({ config, env, db, logger, metrics, breakers: (name, fn, signal) => breakers.run(name, fn, signal) });
+  return { config, env, logger, metrics, breakers, db, jobs, audit, templates, itsm, knowledge };
 }
 
 /** Close in dependency order; the database last, after every user of it. */
 export async function closeServices(s: Services): Promise<void> {
   s.breakers.shutdown();
+  await s.itsm.close();
+  await s.knowledge.close();
   await s.jobs.store.close();
   s.db.close();
   s.logger.flush();

@@ -3,13 +3,22 @@ import type { Config } from '../config/schema.js';
 import type { AnyTool } from './define-tool.js';
 import { renderTemplateTool } from './itsm/render-template.js';
 import { listTemplatesTool } from './itsm/list-templates.js';
+import { createTicketTool } from './itsm/create-ticket.js';
+import { getTicketTool } from './itsm/get-ticket.js';
 import { getJobStatusTool } from './jobs/get-job-status.js';
 import { cancelJobTool } from './jobs/cancel-job.js';
+import { crawlWebTool } from './knowledge/crawl-web.js';
+import { qdrantFindTool } from './knowledge/qdrant-find.js';
 
 export const ALL_TOOLS: readonly AnyTool[] = [
   // itsm
   renderTemplateTool,
   listTemplatesTool,
+  createTicketTool,
+  getTicketTool,
+  // knowledge
+  crawlWebTool,
+  qdrantFindTool,
   // jobs
   getJobStatusTool,
   cancelJobTool,
