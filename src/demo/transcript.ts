@@ -4,8 +4,11 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 export interface Transcript {
   step(title: string): void;
   say(line: string): void;
-  /** Print a tool call and its result (structured part, trimmed), and return the raw result. */
-  call(client: Client, name: string, args: Record<string, unknown>): Promise<CallResult>;
+  /**
+   * Print a tool call and its result, and return the raw result. The result is shown as trimmed
+   * JSON, or as the lines `summarize` makes of its structured part.
+   */
+  call(client: Client, name: string, args: Record<string, unknown>, summarize?: (body: Record<string, unknown>) => string[]): Promise<CallResult>;
 }
 
 export interface CallResult {
@@ -26,10 +29,14 @@ export function createTranscript(out: (line: string) => void = (l) => process.st
     say(line) {
       out(`  ${line}`);
     },
-    async call(client, name, args) {
+    async call(client, name, args, summarize) {
       out(`  -> ${name} ${JSON.stringify(args)}`);
       const res = (await client.callTool({ name, arguments: args })) as CallResult;
-      const body = res.structuredContent ?? JSON.parse(res.content[0]?.text ?? '{}');
+      const body = (res.structuredContent ?? JSON.parse(res.content[0]?.text ?? '{}')) as Record<string, unknown>;
+      if (summarize && !res.isError) {
+        out(`  <- ${name}\n${indent(summarize(body).join('\n'))}`);
+        return res;
+      }
       let text = JSON.stringify(body, null, 2);
       if (text.length > 1500) text = `${text.slice(0, 1500)}\n... (${text.length - 1500} more characters)`;
       out(`  <- ${res.isError ? 'ERROR ' : ''}${name}\n${indent(text)}`);

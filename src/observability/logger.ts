@@ -32,7 +32,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const dest = options.stream ?? pino.destination({ fd: options.fd ?? 2, sync: false });
+  const dest = options.stream ?? pino.destination({ fd: options.fd ?? 2, sync: true });
   return pino(
     {
       level: options.level,

@@ -212,7 +212,10 @@ export function jobDefinitionOf(tool: JobToolDef<z.ZodObject, z.ZodType>, servic
 export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOptions): Promise<ToolResult> {
   const { services } = opts;
   const traceId = randomUUID();
-  const logger = services.logger.child({ trace_id: traceId, tool: tool.name, principal: opts.principal?.id });
+  const bindings = { trace_id: traceId, tool: tool.name, ...(opts.principal ? { principal: opts.principal.id } : {}) };
+  // A child logger costs more than the call it would log: make it only when a handler asks.
+  let child: Logger | undefined;
+  const getLogger = (): Logger => (child ??= services.logger.child(bindings));
   const started = process.hrtime.bigint();
   let outcome = 'ok';
   try {
@@ -220,12 +223,21 @@ export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOp
     if (!parsed.success) throw invalidInput(parsed.error);
     const args = parsed.data;
     if (!tool.annotations.readOnlyHint) services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, outcome: 'started' });
-    const ctx: CallContext = { traceId, logger, signal: opts.signal, principal: opts.principal, services, client: opts.client };
+    const ctx: CallContext = {
+      traceId,
+      get logger() {
+        return getLogger();
+      },
+      signal: opts.signal,
+      principal: opts.principal,
+      services,
+      client: opts.client,
+    };
     if (tool.kind === 'inline') {
       const out = await tool.handler(args, ctx);
       const checked = (tool.output as z.ZodObject).safeParse(out);
       if (!checked.success) {
-        logger.error({ issues: zodIssues(checked.error) }, 'tool output does not match its schema');
+        getLogger().error({ issues: zodIssues(checked.error) }, 'tool output does not match its schema');
         throw new Error(`output of ${tool.name} does not match its schema`);
       }
       return okResult(checked.data as Record<string, unknown>);
@@ -239,14 +251,14 @@ export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOp
   } catch (err) {
     const info = toErrorInfo(err, traceId);
     outcome = info.code;
-    if (info.code === 'INTERNAL') logger.error({ err }, 'tool call failed with an unexpected error');
-    else logger.info({ code: info.code, message: info.message }, 'tool call failed');
+    if (info.code === 'INTERNAL') services.logger.error({ ...bindings, err }, 'tool call failed with an unexpected error');
+    else services.logger.info({ ...bindings, code: info.code, message: info.message }, 'tool call failed');
     return errorResult(info, traceId);
   } finally {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     services.metrics.toolCalls.inc({ tool: tool.name, outcome });
     services.metrics.toolDuration.observe({ tool: tool.name }, seconds);
-    logger.info({ outcome, duration_ms: Math.round(seconds * 1e4) / 10 }, 'tool call');
+    services.logger.info({ ...bindings, outcome, duration_ms: Math.round(seconds * 1e4) / 10 }, 'tool call');
     if (!tool.annotations.readOnlyHint) services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, outcome });
   }
 }

@@ -1,0 +1,109 @@
+// Core bench: render_template over stdio against a bare SDK echo server, start-up time, idle RSS.
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ms, percentile, type BenchSection } from './report.js';
+
+const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Spawned {
+  client: Client;
+  transport: StdioClientTransport;
+  startedAt: number;
+}
+
+async function spawnServer(args: string[]): Promise<Spawned> {
+  const transport = new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore' });
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  const startedAt = performance.now();
+  await client.connect(transport);
+  return { client, transport, startedAt };
+}
+
+function rssMiB(pid: number | null): number {
+  if (!pid) return Number.NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+async function latencies(call: () => Promise<unknown>, warmup: number, count: number): Promise<{ sorted: number[]; perSecond: number }> {
+  for (let i = 0; i < warmup; i++) await call();
+  const out: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const s = performance.now();
+    await call();
+    out.push(performance.now() - s);
+  }
+  const total = performance.now() - t0;
+  return { sorted: out.sort((a, b) => a - b), perSecond: (count / total) * 1000 };
+}
+
+export async function benchCore(options: { calls?: number } = {}): Promise<BenchSection[]> {
+  const calls = options.calls ?? 2000;
+  const dataDir = mkdtempSync(join(tmpdir(), 'shield-bench-'));
+  const shieldArgs = [join(DIST, 'main.js'), '--data-dir', dataDir];
+  try {
+    // Start-up: process start to the first tools/list answer, median of 5.
+    const startups: number[] = [];
+    let idleRss = Number.NaN;
+    for (let i = 0; i < 5; i++) {
+      const s = await spawnServer(shieldArgs);
+      await s.client.listTools();
+      startups.push(performance.now() - s.startedAt);
+      if (i === 4) {
+        await new Promise((r) => setTimeout(r, 1000));
+        idleRss = rssMiB(s.transport.pid);
+      }
+      await s.client.close();
+    }
+    const baselineStartups: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await spawnServer([join(DIST, 'bench', 'echo-server.js')]);
+      await s.client.listTools();
+      baselineStartups.push(performance.now() - s.startedAt);
+      await s.client.close();
+    }
+
+    const shield = await spawnServer(shieldArgs);
+    await shield.client.listTools();
+    const args = { template: 'outage', platform: 'servicenow', variables: { service: 'payments', symptoms: '502s', started_at: 'now' } };
+    const render = await latencies(() => shield.client.callTool({ name: 'render_template', arguments: args }), 200, calls);
+    const rssAfter = rssMiB(shield.transport.pid);
+    await shield.client.close();
+
+    const echo = await spawnServer([join(DIST, 'bench', 'echo-server.js')]);
+    await echo.client.listTools();
+    const base = await latencies(() => echo.client.callTool({ name: 'echo', arguments: { text: 'payments 502s now' } }), 200, calls);
+    await echo.client.close();
+
+    const p50 = percentile(render.sorted, 50);
+    const bp50 = percentile(base.sorted, 50);
+    const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+    return [
+      {
+        title: `render_template over stdio vs a bare SDK echo tool (${calls} sequential calls each, same machine, same run)`,
+        rows: [
+          { label: 'p50 latency', value: ms(p50), baseline: ms(bp50) },
+          { label: 'p99 latency', value: ms(percentile(render.sorted, 99)), baseline: ms(percentile(base.sorted, 99)) },
+          { label: 'calls/s', value: render.perSecond.toFixed(0), baseline: base.perSecond.toFixed(0) },
+          { label: 'p50 ratio', value: `${(p50 / bp50).toFixed(2)}x`, note: `target <= 1.30x: ${p50 / bp50 <= 1.3 ? 'met' : 'NOT met'}` },
+        ],
+      },
+      {
+        title: 'Start-up and memory',
+        rows: [
+          { label: 'process start -> first tools/list answer (median of 5)', value: ms(median(startups)), baseline: ms(median(baselineStartups)) },
+          { label: 'idle RSS (1 s after start-up)', value: `${idleRss.toFixed(1)} MiB` },
+          { label: `RSS after ${calls + 200} calls`, value: `${rssAfter.toFixed(1)} MiB` },
+        ],
+      },
+    ];
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
