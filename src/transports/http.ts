@@ -18,11 +18,19 @@ export interface HttpAuthenticator {
   route?(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> | boolean;
 }
 
+/** What a transport connects to: the SDK's Server or McpServer both fit. */
+export interface ConnectableServer {
+  connect(transport: StreamableHTTPServerTransport): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface HttpServeOptions {
   host: string;
   port: number;
   authenticator?: HttpAuthenticator;
   serverOptions?: CreateServerOptions;
+  /** Builds the MCP server for a session (or a stateless request); the Shield server by default. */
+  serverFactory?: () => ConnectableServer;
 }
 
 export interface HttpHandle {
@@ -85,6 +93,8 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
     }
   };
 
+  const makeServer = (): ConnectableServer => options.serverFactory?.() ?? createMcpServer(app, options.serverOptions);
+
   const newTransport = (stateful: boolean): StreamableHTTPServerTransport => {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: stateful ? () => randomUUID() : undefined,
@@ -115,7 +125,7 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
     if (cfg.mode === 'stateless') {
       if (req.method !== 'POST') return jsonRpcError(res, 405, 'Method not allowed in stateless mode', { allow: 'POST' });
       const transport = newTransport(false);
-      const server = createMcpServer(app, options.serverOptions);
+      const server = makeServer();
       res.on('close', () => {
         void transport.close();
         void server.close();
@@ -136,7 +146,7 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
     if (req.method === 'POST' && isInitializeRequest(body)) {
       if (sessions.size >= cfg.max_sessions) return jsonRpcError(res, 503, 'Too many sessions', { 'retry-after': '30' });
       const transport = newTransport(true);
-      const server = createMcpServer(app, options.serverOptions);
+      const server = makeServer();
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
         void server.close();
