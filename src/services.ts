@@ -13,6 +13,8 @@ import { TemplateCatalog } from './providers/itsm/templates.js';
 import { KnowledgeService } from './providers/knowledge/service.js';
 import { ItsmService } from './providers/itsm/service.js';
 import { openDatabase, type Db } from './store/sqlite.js';
+import { RemediationService } from './providers/iris/remediation.js';
+import { CONFIG_DIR } from './config/load.js';
 
 export interface Services {
   config: Config;
@@ -29,6 +31,8 @@ export interface Services {
   itsm: ItsmService;
   /** Crawler, embedder and search store (embedded SQLite or Qdrant). */
   knowledge: KnowledgeService;
+  /** IRIS instances: plans, approvals, CPF edits and restarts. */
+  remediation: RemediationService;
 }
 
 export interface BuildOptions {
@@ -58,7 +62,8 @@ export function buildServices(options: BuildOptions): Services {
   const templates = new TemplateCatalog(config.templates, (template) => metrics.templateErrors.inc({ template }));
   const itsm = new ItsmService({ config: config.itsm, env, db, breakers, metrics, logger, templates });
   const knowledge = new KnowledgeService({ config, env, db, logger, metrics, breakers: (name, fn, signal) => breakers.run(name, fn, signal) });
-  return { config, env, logger, metrics, breakers, db, jobs, audit, templates, itsm, knowledge };
+  const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, logger, breakers, env });
+  return { config, env, logger, metrics, breakers, db, jobs, audit, templates, itsm, knowledge, remediation };
 }
 
 /** Close in dependency order; the database last, after every user of it. */

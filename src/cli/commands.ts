@@ -4,6 +4,7 @@ import type { ParsedArgs } from './args.js';
 import { serveCommand } from './serve.js';
 import { ALL_TOOLS, selectTools } from '../tools/inventory.js';
 import { describeTools } from '../server.js';
+import { approveCommand, approvalsCommand, denyCommand } from './approvals.js';
 
 export interface CommandContext {
   args: ParsedArgs;
@@ -19,6 +20,9 @@ export const COMMANDS: Record<string, Command> = {
     process.stdout.write(`${JSON.stringify(describeTools(selectTools(config, ALL_TOOLS)), null, 2)}\n`);
     return 0;
   },
+  approve: approveCommand,
+  deny: denyCommand,
+  approvals: approvalsCommand,
   'check-config': async () => {
     // loadConfig already validated it before any command runs.
     process.stdout.write('configuration is valid\n');

@@ -7,6 +7,10 @@ import { createTicketTool } from './itsm/create-ticket.js';
 import { getTicketTool } from './itsm/get-ticket.js';
 import { getJobStatusTool } from './jobs/get-job-status.js';
 import { cancelJobTool } from './jobs/cancel-job.js';
+import { applyCpfChangeTool } from './remediation/apply-cpf-change.js';
+import { restartInstanceTool } from './remediation/restart-instance.js';
+import { readMessagesLogTool } from './remediation/read-messages-log.js';
+import { listInstancesTool } from './remediation/list-instances.js';
 import { crawlWebTool } from './knowledge/crawl-web.js';
 import { qdrantFindTool } from './knowledge/qdrant-find.js';
 
@@ -22,6 +26,11 @@ export const ALL_TOOLS: readonly AnyTool[] = [
   // jobs
   getJobStatusTool,
   cancelJobTool,
+  // remediation
+  applyCpfChangeTool,
+  restartInstanceTool,
+  readMessagesLogTool,
+  listInstancesTool,
 ];
 
 /** The tools this configuration exposes: enabled toolsets, and only read-only ones in read-only mode. */
