@@ -135,43 +135,35 @@ export async function createExactlyOnce(ops: RemoteOps, deps: RemoteDeps, reques
 
   const known = ledger.get(name, key);
   if (known) return { ticket: known.ticket, created: known.jobId === ctx.jobId, retry };
-  if (ctx.lookupFirst) {
-    const t = await lookup(false).catch((err: unknown) => {
-      throw withRetryInfo(classify(ops, err).final, retry);
-    });
-    if (t) return found(t, ctx.resumed);
-  }
 
-  let ambiguous = false;
-  for (let attempt = 1; ; attempt++) {
-    if (ambiguous) {
-      let t: TicketView | undefined;
-      try {
-        t = await lookup(true);
-      } catch (err) {
-        // Without a look-up a new request could duplicate the ticket: stop here, the key is kept.
-        const f = classify(ops, err);
-        retry.errors.push(`look-up: ${f.line}`);
-        retry.final_error = f.final.message;
-        throw withRetryInfo(f.final, retry);
-      }
-      if (t) return found(t, true);
-      ambiguous = false;
-    }
-    retry.attempts = attempt;
+  // needLookup: a ticket with this key may exist upstream, so the next step must be a look-up.
+  let needLookup = ctx.lookupFirst;
+  let sent = false;
+  for (let round = 1; ; round++) {
     let failure: Failure;
+    let phase: 'look-up' | 'create' = 'look-up';
     try {
+      if (needLookup) {
+        const t = await lookup(sent);
+        // Found before we sent anything: an earlier call's ticket (ours only if this job is resumed).
+        if (t) return found(t, sent || ctx.resumed);
+        needLookup = false;
+      }
+      phase = 'create';
+      retry.attempts++;
+      sent = true;
       const ticket = await breakers.run(name, (s) => ops.send(request, s), ctx.signal);
       return found(ticket, true);
     } catch (err) {
       failure = classify(ops, err);
     }
-    retry.errors.push(failure.line);
-    ambiguous = failure.ambiguous;
-    ctx.logger.warn({ platform: name, attempt, error: failure.line, ambiguous }, 'ticket create attempt failed');
-    const decision = failure.fatal ? ({ retry: false } as const) : nextDelay(policy, attempt + 1, failure.hintMs, deps.random);
+    // A look-up that failed leaves the question open; a create that failed ambiguously opens it.
+    needLookup = phase === 'look-up' || failure.ambiguous;
+    retry.errors.push(phase === 'look-up' ? `look-up: ${failure.line}` : failure.line);
+    ctx.logger.warn({ platform: name, round, phase, error: failure.line, ambiguous: failure.ambiguous }, 'ticket request failed');
+    const decision = failure.fatal ? ({ retry: false } as const) : nextDelay(policy, round + 1, failure.hintMs, deps.random);
     if (!decision.retry) {
-      if (ambiguous && !(failure.final.code === 'CANCELLED')) {
+      if (phase === 'create' && failure.ambiguous && failure.final.code !== 'CANCELLED') {
         // Last chance to find a ticket the final attempt may have created, so none is lost.
         const t = await lookup(true).catch(() => undefined);
         if (t) return found(t, true);
@@ -183,6 +175,7 @@ export async function createExactlyOnce(ops: RemoteOps, deps: RemoteDeps, reques
         });
       }
       retry.final_error = final.message;
+      // The key is kept: a later call with the same idempotency_key looks up before creating.
       throw withRetryInfo(final, retry);
     }
     retry.delays_ms.push(decision.delayMs);

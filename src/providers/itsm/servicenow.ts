@@ -78,7 +78,7 @@ export class ServiceNowProvider implements TicketProvider {
       const res = await this.http.send(method, path, { headers, signal, ...(json !== undefined ? { json } : {}) });
       if (res.status === 401 && round === 0 && this.auth.invalidate()) continue;
       // v1 answers an empty query with 404 "No Record found": that is an empty result, not an error.
-      if (method === 'GET' && res.status === 404 && path.includes('sysparm_query')) return { ...res, status: 200, body: { result: [] } };
+      if (method === 'GET' && res.status === 404 && this.cfg.api_version === 'v1' && path.includes('sysparm_query')) return { ...res, status: 200, body: { result: [] } };
       if (res.status < 200 || res.status >= 300) throw new HttpStatusError(method, path, res);
       return res;
     }
