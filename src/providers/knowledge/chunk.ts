@@ -77,8 +77,10 @@ export function chunkMarkdown(markdown: string, options: ChunkOptions): Chunk[] 
     let body = s.body.trim();
     let heading = s.heading;
     if (carry) {
-      body = `${carry.heading && carry.heading !== heading ? `${carry.heading.split(' > ').pop()}\n\n` : ''}${carry.body}\n\n${body}`.trim();
-      heading = carry.heading || heading;
+      // A short section joins the next one, under the next (more specific) heading.
+      const label = carry.body && carry.heading && carry.heading !== heading ? carry.heading.split(' > ').pop() : '';
+      body = [label, carry.body, body].filter(Boolean).join('\n\n');
+      heading = heading || carry.heading;
       carry = undefined;
     }
     if (body.length < options.minChars && i < all.length - 1) {
