@@ -4,8 +4,7 @@ import type { Config } from './config/schema.js';
 import { BreakerRegistry } from './breakers/registry.js';
 import { observeBreakers } from './breakers/observe.js';
 import { JobRunner } from './jobs/runner.js';
-import { SqliteJobStore } from './jobs/sqlite-store.js';
-import type { JobStore } from './jobs/store.js';
+import { createJobBackend, type JobBackend } from './jobs/backend.js';
 import { AuditLog } from './observability/audit.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -25,6 +24,8 @@ export interface Services {
   breakers: BreakerRegistry;
   db: Db;
   jobs: JobRunner;
+  /** Where jobs are stored and dispatched (SQLite in-process, or Redis + BullMQ). */
+  jobBackend: JobBackend;
   audit: AuditLog;
   templates: TemplateCatalog;
   /** Ticket platforms (ServiceNow, Jira, the local desk) behind one interface. */
@@ -49,9 +50,11 @@ export function buildServices(options: BuildOptions): Services {
   const db = openDatabase({ dataDir: config.store.data_dir, file: config.store.file });
   const breakers = new BreakerRegistry(config.breakers);
   observeBreakers(breakers, metrics, logger);
-  const jobStore: JobStore = new SqliteJobStore(db);
+  const jobBackend = createJobBackend(config, db, logger);
   const jobs = new JobRunner({
-    store: jobStore,
+    store: jobBackend.store,
+    ...(jobBackend.dispatcher ? { dispatcher: jobBackend.dispatcher } : {}),
+    waitPollMs: jobBackend.waitPollMs,
     logger,
     metrics,
     ttlS: config.jobs.ttl_s,
@@ -63,7 +66,7 @@ export function buildServices(options: BuildOptions): Services {
   const itsm = new ItsmService({ config: config.itsm, env, db, breakers, metrics, logger, templates });
   const knowledge = new KnowledgeService({ config, env, db, logger, metrics, breakers: (name, fn, signal) => breakers.run(name, fn, signal) });
   const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, logger, breakers, env });
-  return { config, env, logger, metrics, breakers, db, jobs, audit, templates, itsm, knowledge, remediation };
+  return { config, env, logger, metrics, breakers, db, jobs, jobBackend, audit, templates, itsm, knowledge, remediation };
 }
 
 /** Close in dependency order; the database last, after every user of it. */
@@ -72,6 +75,7 @@ export async function closeServices(s: Services): Promise<void> {
   await s.itsm.close();
   await s.knowledge.close();
   await s.jobs.store.close();
+  await s.jobBackend.close();
   s.db.close();
   s.logger.flush();
 }

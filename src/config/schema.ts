@@ -110,7 +110,11 @@ export const configSchema = z
         redis: z
           .object({
             url: z.string().default('redis://127.0.0.1:6379'),
-            prefix: z.string().default('shield'),
+            prefix: z.string().regex(/^[\w.-]+$/).default('shield'),
+            /** A worker's lock on a job lapses after this without renewal (a dead worker's job is then redelivered), in ms. */
+            lock_duration_ms: z.number().int().positive().default(30_000),
+            /** How often workers look for jobs whose lock lapsed, in ms. */
+            stalled_interval_ms: z.number().int().positive().default(30_000),
           })
           .strict()
           .prefault({}),

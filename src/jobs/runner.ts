@@ -29,8 +29,76 @@ export interface JobDefinition {
   run(input: unknown, ctx: JobContext): Promise<unknown>;
 }
 
+/** Where queued jobs wait and which process runs them: this one, or any replica (BullMQ). */
+export interface Dispatcher {
+  /**
+   * True when this process is the only one running jobs from the store, so a job found `running`
+   * at start-up was left by a dead process (false for shared queues, where another replica may
+   * be running it and the queue itself redelivers stalled jobs).
+   */
+  readonly exclusive: boolean;
+  start(execute: (id: string, tool: string) => Promise<void>, defs: ReadonlyMap<string, JobDefinition>): Promise<void>;
+  /** Make the job run (in order of dispatch, within its tool's concurrency). */
+  dispatch(id: string, tool: string, attempt: number): Promise<void>;
+  /** Forget a job cancelled while queued (best effort; a claim would fail anyway). */
+  withdraw(id: string, tool: string): void;
+  /** Stop taking jobs; running ones are the runner's to finish. */
+  stop(): Promise<void>;
+}
+
+/** In-process queues with a per-tool concurrency limit. */
+export class LocalDispatcher implements Dispatcher {
+  readonly exclusive = true;
+  private readonly queues = new Map<string, string[]>();
+  private readonly active = new Map<string, number>();
+  private execute: ((id: string, tool: string) => Promise<void>) | undefined;
+  private defs: ReadonlyMap<string, JobDefinition> = new Map();
+  private stopped = false;
+
+  async start(execute: (id: string, tool: string) => Promise<void>, defs: ReadonlyMap<string, JobDefinition>): Promise<void> {
+    this.execute = execute;
+    this.defs = defs;
+  }
+
+  async dispatch(id: string, tool: string): Promise<void> {
+    if (this.stopped) return; // left queued in the store: the next start resumes it
+    const q = this.queues.get(tool) ?? [];
+    q.push(id);
+    this.queues.set(tool, q);
+    this.pump(tool);
+  }
+
+  withdraw(id: string, tool: string): void {
+    const q = this.queues.get(tool);
+    if (q) this.queues.set(tool, q.filter((x) => x !== id));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queues.clear();
+  }
+
+  private pump(tool: string): void {
+    const def = this.defs.get(tool);
+    const q = this.queues.get(tool);
+    if (!def || !q || !this.execute) return;
+    while (q.length > 0 && (this.active.get(tool) ?? 0) < def.concurrency) {
+      const id = q.shift()!;
+      this.active.set(tool, (this.active.get(tool) ?? 0) + 1);
+      void this.execute(id, tool).finally(() => {
+        this.active.set(tool, (this.active.get(tool) ?? 1) - 1);
+        this.pump(tool);
+      });
+    }
+  }
+}
+
 export interface JobRunnerOptions {
   store: JobStore;
+  /** Defaults to in-process queues. */
+  dispatcher?: Dispatcher;
+  /** How often wait() re-reads the store for jobs run by another process, in ms. */
+  waitPollMs?: number;
   logger: Logger;
   metrics: Metrics;
   ttlS: number;
@@ -57,13 +125,12 @@ export interface SubmitOptions {
 /** Events: 'progress' (id, JobProgress), 'settled' (JobRecord). */
 export class JobRunner extends EventEmitter {
   readonly store: JobStore;
+  readonly dispatcher: Dispatcher;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
   private readonly defs = new Map<string, JobDefinition>();
-  private readonly queues = new Map<string, string[]>();
-  private readonly active = new Map<string, number>();
   private readonly running = new Map<string, Running>();
-  private readonly opts: Required<Omit<JobRunnerOptions, 'store' | 'logger' | 'metrics'>>;
+  private readonly opts: Required<Omit<JobRunnerOptions, 'store' | 'logger' | 'metrics' | 'dispatcher'>>;
   private accepting = true;
   private cleanupTimer: NodeJS.Timeout | undefined;
   private cancelTimer: NodeJS.Timeout | undefined;
@@ -72,6 +139,7 @@ export class JobRunner extends EventEmitter {
     super();
     this.setMaxListeners(0);
     this.store = options.store;
+    this.dispatcher = options.dispatcher ?? new LocalDispatcher();
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.opts = {
@@ -79,6 +147,7 @@ export class JobRunner extends EventEmitter {
       cleanupIntervalMs: options.cleanupIntervalMs,
       cancelPollMs: options.cancelPollMs ?? 1000,
       progressWriteMs: options.progressWriteMs ?? 250,
+      waitPollMs: options.waitPollMs ?? 500,
     };
   }
 
@@ -93,6 +162,7 @@ export class JobRunner extends EventEmitter {
 
   /** Start timers and recover what a previous process left behind. */
   async start(): Promise<{ resumed: number; interrupted: number }> {
+    await this.dispatcher.start((id, tool) => this.executeById(id, tool), this.defs);
     const recovered = await this.recover();
     await this.cleanup();
     this.cleanupTimer = setInterval(() => void this.cleanup(), this.opts.cleanupIntervalMs);
@@ -108,7 +178,7 @@ export class JobRunner extends EventEmitter {
     if (!this.defs.has(tool)) throw new Error(`no job tool ${tool}`);
     const rec = await this.store.insert({ tool, input, owner: options.owner ?? null, trace_id: options.traceId ?? null });
     this.metrics.jobsTotal.inc({ tool, status: 'queued' });
-    this.enqueue(rec.id, tool);
+    await this.dispatcher.dispatch(rec.id, tool, 1);
     return rec;
   }
 
@@ -138,7 +208,7 @@ export class JobRunner extends EventEmitter {
         void this.store.get(id).then((r) => {
           if (!r || settledStatuses(r.status)) finish();
         });
-      }, 500);
+      }, this.opts.waitPollMs);
       this.on('settled', onSettled);
       this.on('status', onSettled);
       signal?.addEventListener('abort', finish, { once: true });
@@ -156,7 +226,7 @@ export class JobRunner extends EventEmitter {
       ['queued'],
     );
     if (cancelled) {
-      this.removeFromQueue(id, rec.tool);
+      this.dispatcher.withdraw(id, rec.tool);
       this.settle(cancelled);
       return cancelled;
     }
@@ -175,7 +245,6 @@ export class JobRunner extends EventEmitter {
     this.accepting = false;
     clearInterval(this.cleanupTimer);
     clearInterval(this.cancelTimer);
-    this.queues.clear();
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), deadlineMs).unref());
     if ((await Promise.race([all.then(() => 'done' as const), timeout])) === 'timeout') {
@@ -185,47 +254,37 @@ export class JobRunner extends EventEmitter {
       }
       await all;
     }
+    await this.dispatcher.stop();
   }
 
   get inFlight(): number {
     return this.running.size;
   }
 
-  private enqueue(id: string, tool: string): void {
-    if (!this.accepting) return;
-    const q = this.queues.get(tool) ?? [];
-    q.push(id);
-    this.queues.set(tool, q);
-    this.pump(tool);
-  }
-
-  private removeFromQueue(id: string, tool: string): void {
-    const q = this.queues.get(tool);
-    if (q) this.queues.set(tool, q.filter((x) => x !== id));
-  }
-
-  private pump(tool: string): void {
+  /** Run one job to its end (the dispatcher calls this where the job is to run). */
+  private async executeById(id: string, tool: string): Promise<void> {
     const def = this.defs.get(tool);
-    const q = this.queues.get(tool);
-    if (!def || !q) return;
-    while (q.length > 0 && (this.active.get(tool) ?? 0) < def.concurrency) {
-      const id = q.shift()!;
-      this.active.set(tool, (this.active.get(tool) ?? 0) + 1);
-      void this.execute(id, def).finally(() => {
-        this.active.set(tool, (this.active.get(tool) ?? 1) - 1);
-        this.pump(tool);
-      });
-    }
+    if (!def || !this.accepting) return;
+    await this.execute(id, def);
   }
 
   private async execute(id: string, def: JobDefinition): Promise<void> {
     const prev = await this.store.get(id);
     if (!prev) return;
-    const claimed = await this.store.update(
-      id,
-      { status: 'running', attempts: prev.attempts + 1, started_at: prev.started_at ?? nowIso() },
-      ['queued'],
-    );
+    let from: JobStatus[] = ['queued'];
+    if (!this.dispatcher.exclusive && (prev.status === 'running' || prev.status === 'awaiting_approval')) {
+      // A shared queue redelivered it: the worker that claimed it died or lost its lock.
+      if (!def.resumable || prev.cancel_requested) {
+        const rec = await this.store.update(id, { status: 'interrupted', finished_at: nowIso(), error: interruptedError(def.tool) }, [prev.status]);
+        if (rec) {
+          this.metrics.jobsTotal.inc({ tool: def.tool, status: 'interrupted' });
+          this.settle(rec);
+        }
+        return;
+      }
+      from = [prev.status];
+    }
+    const claimed = await this.store.update(id, { status: 'running', attempts: prev.attempts + 1, started_at: prev.started_at ?? nowIso() }, from);
     if (!claimed) return; // cancelled while queued, or claimed by another worker
     const controller = new AbortController();
     let resolveDone!: () => void;
@@ -264,6 +323,8 @@ export class JobRunner extends EventEmitter {
           status,
           ...(status === 'interrupted' ? { error: interruptedError(def.tool) } : {}),
         });
+        // A shared queue hands it to another replica now; a local one resumes it at the next start.
+        if (status === 'queued' && !this.dispatcher.exclusive) await this.dispatcher.dispatch(id, def.tool, claimed.attempts + 1);
         log.warn({ status }, 'job stopped by shutdown');
       } else if (entry.abortReason === 'cancel' || (err instanceof ShieldError && err.code === 'CANCELLED')) {
         await this.finish(id, def.tool, { status: 'cancelled', error: toErrorInfo(err) });
@@ -329,6 +390,9 @@ export class JobRunner extends EventEmitter {
   private async recover(): Promise<{ resumed: number; interrupted: number }> {
     let resumed = 0;
     let interrupted = 0;
+    // With a shared queue, other replicas may be running these right now; the queue itself
+    // redelivers the jobs of dead workers.
+    if (!this.dispatcher.exclusive) return { resumed, interrupted };
     const stale = await this.store.list({ statuses: ['running', 'awaiting_approval'], limit: 1000 });
     for (const rec of stale) {
       const def = this.defs.get(rec.tool);
@@ -344,7 +408,7 @@ export class JobRunner extends EventEmitter {
     // Oldest first, the order they were submitted in.
     for (const rec of queued.reverse()) {
       if (!this.defs.has(rec.tool)) continue;
-      this.enqueue(rec.id, rec.tool);
+      await this.dispatcher.dispatch(rec.id, rec.tool, rec.attempts + 1);
       resumed++;
     }
     if (resumed || interrupted) this.logger.info({ resumed, interrupted }, 'jobs recovered after restart');
