@@ -140,12 +140,12 @@ export function unifiedDiff(before: string, after: string, label: string, contex
       ops.push({ t: ' ', s: am[i]!, ai: pre + i, bi: pre + j });
       i++;
       j++;
-    } else if (j < m && (i === n || dp[i]![j + 1]! >= dp[i + 1]![j]!)) {
-      ops.push({ t: '+', s: bm[j]!, ai: pre + i, bi: pre + j });
-      j++;
-    } else {
+    } else if (i < n && (j === m || dp[i + 1]![j]! >= dp[i]![j + 1]!)) {
       ops.push({ t: '-', s: am[i]!, ai: pre + i, bi: pre + j });
       i++;
+    } else {
+      ops.push({ t: '+', s: bm[j]!, ai: pre + i, bi: pre + j });
+      j++;
     }
   }
   for (let k = 0; k < suf; k++) ops.push({ t: ' ', s: a[a.length - suf + k]!, ai: a.length - suf + k, bi: b.length - suf + k });

@@ -194,7 +194,13 @@ export function pidAlive(pid: number | null): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
+    // A detached daemon whose parent is gone may linger as a zombie until it is reaped: that is dead.
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return true;
+    }
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
