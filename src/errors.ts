@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'APPROVAL_REQUIRED',
   'URL_NOT_ALLOWED',
   'FORBIDDEN',
+  'RATE_LIMITED',
   'CANCELLED',
   'INTERNAL',
 ] as const;
@@ -33,6 +34,7 @@ const DEFAULT_HINTS: Record<ErrorCode, string> = {
   APPROVAL_REQUIRED: 'A human operator must approve this plan before it can be applied.',
   URL_NOT_ALLOWED: 'Use a public http(s) URL within the allowed domains.',
   FORBIDDEN: 'The caller lacks the permission for this; ask an operator for access.',
+  RATE_LIMITED: 'Too many requests or jobs from this caller; retry after retry_after_s seconds.',
   CANCELLED: 'The operation was cancelled; start it again if it is still needed.',
   INTERNAL: 'An internal error occurred; retry once, then report it with the trace_id.',
 };
@@ -41,6 +43,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
   'UPSTREAM_UNAVAILABLE',
   'UPSTREAM_TIMEOUT',
   'UPSTREAM_RATE_LIMITED',
+  'RATE_LIMITED',
   'INTERNAL',
 ]);
 

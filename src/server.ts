@@ -2,7 +2,11 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  CancelTaskRequestSchema,
   ErrorCode,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
+  ListTasksRequestSchema,
   ListToolsRequestSchema,
   McpError,
   type ElicitRequestFormParams,
@@ -10,7 +14,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { z } from 'zod';
-import { invokeTool, outputSchemaOf, type AnyTool, type ClientChannel, type Principal } from './tools/define-tool.js';
+import { invokeTool, outputSchemaOf, submitJobTask, type AnyTool, type ClientChannel, type Principal } from './tools/define-tool.js';
+import { canSee } from './tools/jobs/access.js';
+import { isTerminal, toHandle, type JobRecord } from './jobs/model.js';
+import { jobToTask } from './jobs/tasks.js';
+import { errorResult } from './tools/define-tool.js';
+import { isShieldError } from './errors.js';
 import type { App } from './app.js';
 
 export const SERVER_VERSION = '0.1.0';
@@ -40,6 +49,8 @@ export function describeTools(tools: readonly AnyTool[]): Tool[] {
       inputSchema: toJsonSchema(t.input, 'input'),
       outputSchema: toJsonSchema(outputSchemaOf(t), 'output'),
       annotations: { title: t.title, ...t.annotations },
+      // Job tools can run as MCP tasks; clients without tasks follow get_job_status instead.
+      ...(t.kind === 'job' ? { execution: { taskSupport: 'optional' as const } } : {}),
     }));
     listingCache.set(tools, listing);
   }
@@ -61,10 +72,14 @@ export function createMcpServer(app: App, options: CreateServerOptions = {}): Se
   const { services, tools } = app;
   const server = new Server(
     { name: services.config.server.name, title: 'Shield MCP', version: SERVER_VERSION },
-    { capabilities: { tools: { listChanged: false }, logging: {} }, instructions: INSTRUCTIONS },
+    {
+      capabilities: { tools: { listChanged: false }, logging: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      instructions: INSTRUCTIONS,
+    },
   );
   const byName = new Map<string, AnyTool>();
   for (const t of tools) for (const n of [t.name, ...(t.aliases ?? [])]) byName.set(n, t);
+  const taskTimes = { ttlMs: services.config.jobs.ttl_s * 1000, pollMs: services.config.jobs.poll_after_ms };
   const visible = (principal: Principal | null): readonly AnyTool[] => options.visibleTools?.(principal, tools) ?? tools;
 
   server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => ({ tools: describeTools(visible(principalOf(extra.authInfo))) }));
@@ -89,7 +104,66 @@ export function createMcpServer(app: App, options: CreateServerOptions = {}): Se
     if (progressToken !== undefined) {
       client.progress = (p) => extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...p } });
     }
+    if (req.params.task) {
+      if (tool.kind !== 'job') throw new McpError(ErrorCode.InvalidParams, `Tool ${tool.name} does not support task execution.`);
+      try {
+        const rec = await submitJobTask(tool, req.params.arguments, { principal, signal: extra.signal, client: {}, services });
+        return { task: jobToTask(rec, taskTimes) };
+      } catch (err) {
+        if (isShieldError(err)) throw new McpError(ErrorCode.InvalidParams, err.message, err.toInfo());
+        throw err;
+      }
+    }
     return app.track(invokeTool(tool, req.params.arguments, { principal, signal: extra.signal, client, services }));
+  });
+
+  // Tasks are jobs: served from the job store, bound to the caller who created them.
+  const visibleJob = async (taskId: string, principal: Principal | null): Promise<JobRecord> => {
+    const rec = await services.jobs.store.get(taskId);
+    if (!rec || !canSee(principal, rec)) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+    return rec;
+  };
+
+  server.setRequestHandler(GetTaskRequestSchema, async (req, extra) => {
+    const rec = await visibleJob(req.params.taskId, principalOf(extra.authInfo));
+    return jobToTask(rec, taskTimes);
+  });
+
+  server.setRequestHandler(GetTaskPayloadRequestSchema, async (req, extra) => {
+    let rec = await visibleJob(req.params.taskId, principalOf(extra.authInfo));
+    // tasks/result blocks until the task is terminal (or the client gives up).
+    while (!isTerminal(rec.status) && !extra.signal.aborted) {
+      rec = (await services.jobs.wait(rec.id, 30_000, extra.signal)) ?? rec;
+      if (rec.status === 'awaiting_approval') await new Promise((r) => setTimeout(r, services.config.jobs.poll_after_ms));
+    }
+    const handle = toHandle(rec, services.config.jobs.poll_after_ms);
+    const meta = { _meta: { 'io.modelcontextprotocol/related-task': { taskId: rec.id } } };
+    if (rec.status !== 'succeeded') {
+      return { ...errorResult(handle.error ?? { code: 'INTERNAL', message: 'The task did not complete.', hint: '', retryable: false }, rec.trace_id ?? rec.id, handle), ...meta };
+    }
+    return { content: [{ type: 'text' as const, text: JSON.stringify(handle) }], structuredContent: handle as unknown as Record<string, unknown>, ...meta };
+  });
+
+  server.setRequestHandler(ListTasksRequestSchema, async (req, extra) => {
+    const principal = principalOf(extra.authInfo);
+    const pageSize = 50;
+    const recs = await services.jobs.store.list({
+      ...(principal?.operator ? {} : { owner: principal?.id ?? null }),
+      limit: pageSize + 1,
+      ...(req.params?.cursor ? { before: req.params.cursor } : {}),
+    });
+    const page = recs.slice(0, pageSize);
+    return {
+      tasks: page.map((r) => jobToTask(r, taskTimes)),
+      ...(recs.length > pageSize ? { nextCursor: page[page.length - 1]!.created_at } : {}),
+    };
+  });
+
+  server.setRequestHandler(CancelTaskRequestSchema, async (req, extra) => {
+    const rec = await visibleJob(req.params.taskId, principalOf(extra.authInfo));
+    if (isTerminal(rec.status)) throw new McpError(ErrorCode.InvalidParams, `Task ${rec.id} is already ${jobToTask(rec, taskTimes).status}.`);
+    const after = (await services.jobs.cancel(rec.id)) ?? rec;
+    return jobToTask(after, taskTimes);
   });
 
   return server;

@@ -125,6 +125,8 @@ export const configSchema = z
         poll_after_ms: z.number().int().positive().default(1000),
         /** How long a job tool waits for its job before returning the handle, in ms. */
         default_inline_budget_ms: z.number().int().min(0).default(2000),
+        /** Unfinished jobs one authenticated principal may have at once (operators are exempt). */
+        max_active_per_principal: z.number().int().positive().default(20),
         /** Jobs of one tool running at once in this process. */
         default_concurrency: z.number().int().positive().default(4),
         tools: z

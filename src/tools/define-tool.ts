@@ -263,10 +263,49 @@ export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOp
   }
 }
 
+/**
+ * A task-augmented call: validate, record and dispatch the job, and return its record at once
+ * (the client follows it with tasks/get and tasks/result). Invalid input throws.
+ */
+export async function submitJobTask(tool: AnyTool, rawArgs: unknown, opts: InvokeOptions): Promise<JobRecord> {
+  const { services } = opts;
+  if (tool.kind !== 'job') throw new ShieldError('INVALID_INPUT', `${tool.name} does not run as a task; call it without task.`);
+  const traceId = randomUUID();
+  const parsed = tool.input.safeParse(rawArgs ?? {});
+  let outcome = 'task_submitted';
+  try {
+    if (!parsed.success) throw invalidInput(parsed.error);
+    await checkJobQuota(services, opts.principal);
+    const rec = await services.jobs.submit(tool.name, parsed.data, { owner: opts.principal?.id ?? null, traceId });
+    services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, job_id: rec.id, outcome: 'task_submitted' });
+    return rec;
+  } catch (err) {
+    outcome = toErrorInfo(err, traceId).code;
+    throw err;
+  } finally {
+    services.metrics.toolCalls.inc({ tool: tool.name, outcome });
+    services.logger.info({ trace_id: traceId, tool: tool.name, outcome, ...(opts.principal ? { principal: opts.principal.id } : {}) }, 'tool call');
+  }
+}
+
+/** An authenticated principal may have only so many unfinished jobs at once. */
+async function checkJobQuota(services: Services, principal: Principal | null): Promise<void> {
+  const cap = services.config.jobs.max_active_per_principal;
+  if (!principal || principal.operator) return;
+  const active = await services.jobs.store.list({ owner: principal.id, statuses: ['queued', 'running', 'awaiting_approval'], limit: cap });
+  if (active.length >= cap) {
+    throw new ShieldError('RATE_LIMITED', `You already have ${active.length} unfinished jobs (the limit is ${cap}).`, {
+      retryAfterS: 5,
+      hint: 'Wait for a job to finish (get_job_status) or cancel one (cancel_job) before submitting another.',
+    });
+  }
+}
+
 async function runJobTool(tool: JobToolDef<z.ZodObject, z.ZodType>, args: unknown, ctx: CallContext): Promise<ToolResult> {
   const { services } = ctx;
   const jobsCfg = services.config.jobs;
   const budget = jobsCfg.tools[tool.name]?.inline_budget_ms ?? tool.inlineBudgetMs ?? jobsCfg.default_inline_budget_ms;
+  await checkJobQuota(services, ctx.principal);
   const submitted = await services.jobs.submit(tool.name, args, { owner: ctx.principal?.id ?? null, traceId: ctx.traceId });
   ctx.logger.info({ job_id: submitted.id }, 'job submitted');
   let rec: JobRecord | undefined = submitted;

@@ -11,7 +11,8 @@ import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { createMcpServer } from '../../src/server.js';
-import type { AnyTool } from '../../src/tools/define-tool.js';
+import type { AnyTool, Principal } from '../../src/tools/define-tool.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 
 /** The shipped defaults with an in-memory store and silent logs, plus the given overrides. */
 export function testConfig(...overrides: unknown[]): Config {
@@ -45,8 +46,14 @@ export async function makeApp(
 }
 
 /** A real SDK Client connected to a real server for this app, in memory. */
-export async function connectClient(app: App, capabilities: ClientCapabilities = {}): Promise<Client> {
+export async function connectClient(app: App, capabilities: ClientCapabilities = {}, principal?: Principal): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  if (principal) {
+    // What an authenticating HTTP transport would attach to each request.
+    const authInfo: AuthInfo = { token: 'test', clientId: principal.id, scopes: principal.scopes, extra: { principal } };
+    const send = clientSide.send.bind(clientSide);
+    clientSide.send = (message, options) => send(message, { ...options, authInfo });
+  }
   const server = createMcpServer(app);
   await server.connect(serverSide);
   const client = new Client({ name: 'shield-test', version: '1.0.0' }, { capabilities });
