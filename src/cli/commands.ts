@@ -4,6 +4,7 @@ import type { ParsedArgs } from './args.js';
 import { serveCommand } from './serve.js';
 import { ALL_TOOLS, selectTools } from '../tools/inventory.js';
 import { describeTools } from '../server.js';
+import { hashTokenCommand } from '../transports/auth/hash-token.js';
 import { approveCommand, approvalsCommand, denyCommand } from './approvals.js';
 
 export interface CommandContext {
@@ -23,6 +24,7 @@ export const COMMANDS: Record<string, Command> = {
   approve: approveCommand,
   deny: denyCommand,
   approvals: approvalsCommand,
+  'hash-token': hashTokenCommand,
   'check-config': async () => {
     // loadConfig already validated it before any command runs.
     process.stdout.write('configuration is valid\n');

@@ -1,15 +1,24 @@
 // `shield-mcp serve`: start the app on stdio or HTTP and stop cleanly on SIGINT/SIGTERM.
 import { startApp } from '../app.js';
 import { serveHttp } from '../transports/http.js';
+import { assertAuthBinding, createHttpAuth } from '../transports/auth/authenticator.js';
 import { serveStdio } from '../transports/stdio.js';
 import type { CommandContext } from './commands.js';
 
 export async function serveCommand({ config, env }: CommandContext): Promise<number> {
+  // Refuse an unauthenticated remote bind before anything is opened; stdio stays unauthenticated.
+  if (config.server.transport === 'http') assertAuthBinding(config);
   const app = await startApp({ config, env });
   const log = app.services.logger;
+  const auth = config.server.transport === 'http' ? createHttpAuth(config, { logger: log }) : undefined;
   const handle =
-    config.server.transport === 'http'
-      ? await serveHttp(app, { host: config.server.host, port: config.server.port })
+    auth
+      ? await serveHttp(app, {
+          host: config.server.host,
+          port: config.server.port,
+          ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
+          serverOptions: { visibleTools: auth.visibleTools },
+        })
       : await serveStdio(app);
 
   let stopping = false;
