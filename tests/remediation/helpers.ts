@@ -125,7 +125,7 @@ export async function waitJob(client: Client, id: string, opts: { until?: string
   const until = opts.until ?? ['succeeded', 'failed', 'cancelled', 'interrupted'];
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
-    const r = (await client.callTool({ name: 'get_job_status', arguments: { job_id: id } })) as { structuredContent: Handle };
+    const r = (await client.callTool({ name: 'get_job_status', arguments: { job_id: id } })) as unknown as { structuredContent: Handle };
     if (until.includes(r.structuredContent.job.status)) return r.structuredContent;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${r.structuredContent.job.status}`);
     await new Promise((res) => setTimeout(res, 100));

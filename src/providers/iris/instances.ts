@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { ShieldError } from '../../errors.js';
 import type { ApprovalPolicy, InstanceConfig, RemediationConfig } from '../../config/sections/remediation.js';
-import { emulatorCommand, paths as emulatorPaths } from './emulator/state.js';
+import { emulatorCommand, paths as emulatorPaths, readJson, type EmulatorInfo } from './emulator/state.js';
 
 export interface ResolvedInstance {
   name: string;
@@ -33,7 +33,10 @@ export function resolveInstance(cfg: RemediationConfig, name: string): ResolvedI
       hint: known.length ? `Use one of: ${known.join(', ')} (list_instances shows them).` : 'No instances are configured; ask an operator.',
     });
   }
-  const irisName = inst.iris_name ?? name.toUpperCase();
+  // An emulated instance is named in its state dir; a real one defaults to the key upper-cased.
+  const irisName =
+    inst.iris_name ??
+    (inst.kind === 'emulated' ? readJson<Partial<EmulatorInfo>>(emulatorPaths(resolve(inst.state_dir)).info, {}).name ?? 'IRIS' : name.toUpperCase());
   const base = {
     name,
     kind: inst.kind,
