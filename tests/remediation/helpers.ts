@@ -22,7 +22,7 @@ function newestMtime(dir: string): number {
 /** The emulator and dist/main.js run from dist/: rebuild when src/ is newer (once, across workers). */
 export function ensureBuilt(): void {
   const main = emulatorMain();
-  const fresh = (): boolean => existsSync(main) && existsSync(join(ROOT, 'dist', 'main.js')) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src', 'providers', 'iris'));
+  const fresh = (): boolean => existsSync(main) && existsSync(join(ROOT, 'dist', 'main.js')) && statSync(main).mtimeMs >= Math.max(newestMtime(join(ROOT, 'src', 'providers', 'iris')), newestMtime(join(ROOT, 'src', 'tools', 'remediation')), statSync(join(ROOT, 'src', 'cli', 'approvals.ts')).mtimeMs);
   if (fresh()) return;
   const lock = join(tmpdir(), 'shield-remediation-build.lock');
   for (let i = 0; i < 600; i++) {
