@@ -13,6 +13,7 @@ import { KnowledgeService } from './providers/knowledge/service.js';
 import { ItsmService } from './providers/itsm/service.js';
 import { openDatabase, type Db } from './store/sqlite.js';
 import { RemediationService } from './providers/iris/remediation.js';
+import { RedisInstanceLock } from './providers/iris/redis-lock.js';
 import { CONFIG_DIR } from './config/load.js';
 
 export interface Services {
@@ -65,7 +66,9 @@ export function buildServices(options: BuildOptions): Services {
   const templates = new TemplateCatalog(config.templates, (template) => metrics.templateErrors.inc({ template }));
   const itsm = new ItsmService({ config: config.itsm, env, db, breakers, metrics, logger, templates });
   const knowledge = new KnowledgeService({ config, env, db, logger, metrics, breakers: (name, fn, signal) => breakers.run(name, fn, signal) });
-  const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, logger, breakers, env });
+  // With replicas on Redis, the one-remediation-per-instance lock must be shared too.
+  const lock = jobBackend.redis ? new RedisInstanceLock(jobBackend.redis, config.jobs.redis.prefix) : undefined;
+  const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, logger, breakers, env, lock });
   return { config, env, logger, metrics, breakers, db, jobs, jobBackend, audit, templates, itsm, knowledge, remediation };
 }
 
