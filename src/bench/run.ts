@@ -2,8 +2,14 @@
 import { cpus } from 'node:os';
 import { printSection, type BenchSection } from './report.js';
 import { benchCore } from './core.js';
+import { benchItsm } from './itsm.js';
+import { benchKnowledge } from './knowledge.js';
 
-const SECTIONS: Array<{ name: string; run: () => Promise<BenchSection[]> }> = [{ name: 'core', run: () => benchCore() }];
+const SECTIONS: Array<{ name: string; run: () => Promise<BenchSection[]> }> = [
+  { name: 'core', run: () => benchCore() },
+  { name: 'itsm', run: () => benchItsm() },
+  { name: 'knowledge', run: () => benchKnowledge() },
+];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

@@ -10,17 +10,20 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { deepMerge } from '../config/load.js';
 import { createTranscript, type DemoModule } from './transcript.js';
 import { coreDemo } from './core.js';
+import { itsmDemo } from './itsm.js';
+import { knowledgeDemo } from './knowledge.js';
+import { remediationDemo } from './remediation.js';
 
-const MODULES: DemoModule[] = [coreDemo];
+const MODULES: DemoModule[] = [coreDemo, itsmDemo, knowledgeDemo, remediationDemo];
 
 async function main(): Promise<void> {
   const out = (l: string): void => void process.stdout.write(`${l}\n`);
   const workDir = mkdtempSync(join(tmpdir(), 'shield-demo-'));
   const cleanups: Array<() => Promise<void>> = [];
-  let config: unknown = { store: { data_dir: join(workDir, 'data') }, logging: { level: 'warn' } };
+  let config: unknown = { store: { data_dir: join(workDir, 'data') }, logging: { level: 'error' } };
   let env: Record<string, string> = {};
   out('Shield MCP demo: the real server, started over stdio, driven by the MCP SDK client.');
-  out(`(working directory ${workDir}; server logs at warn level on stderr)`);
+  out(`(working directory ${workDir}; server logs at error level on stderr)`);
   try {
     for (const m of MODULES) {
       const s = await m.setup?.(workDir);
