@@ -1,5 +1,6 @@
 // `shield-mcp serve`: start the app on stdio or HTTP and stop cleanly on SIGINT/SIGTERM.
 import { startApp } from '../app.js';
+import { createFixturesServer } from '../conformance/fixtures.js';
 import { serveHttp } from '../transports/http.js';
 import { assertAuthBinding, createHttpAuth } from '../transports/auth/authenticator.js';
 import { serveStdio } from '../transports/stdio.js';
@@ -18,6 +19,8 @@ export async function serveCommand({ config, env }: CommandContext): Promise<num
           port: config.server.port,
           ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
           serverOptions: { visibleTools: auth.visibleTools },
+          // Conformance fixtures mode: the suite's fixture tools instead of the Shield inventory.
+          ...(config.server.http.fixtures ? { serverFactory: () => createFixturesServer(app) } : {}),
         })
       : await serveStdio(app);
 
