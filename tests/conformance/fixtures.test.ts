@@ -16,6 +16,8 @@ import {
 import { createFixturesServer, ERROR_TEXT, FIXTURE_PNG_BASE64, SIMPLE_TEXT } from '../../src/conformance/fixtures.js';
 import { serveHttp, type HttpHandle } from '../../src/transports/http.js';
 import { makeApp } from '../helpers/app.js';
+import { flagOverrides, parseCli } from '../../src/cli/args.js';
+import { loadConfig } from '../../src/config/load.js';
 
 async function connect(url: string): Promise<{ client: Client; logs: LoggingMessageNotification['params'][] }> {
   const client = new Client({ name: 'fixtures-test', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {} } });
@@ -180,5 +182,14 @@ describe('shield-mcp serve with config/conformance.json (fixtures mode wiring)',
     expect(tools.map((t) => t.name)).toContain('test_simple_text');
     expect(tools.map((t) => t.name)).not.toContain('render_template');
     await client.close();
+  });
+});
+
+describe('--fixtures flag', () => {
+  it('maps to server.http.fixtures and keeps the other http settings', () => {
+    const config = loadConfig({ overrides: [flagOverrides(parseCli(['serve', '--transport', 'http', '--fixtures']))] });
+    expect(config.server.http.fixtures).toBe(true);
+    expect(config.server.http.path).toBe('/mcp');
+    expect(loadConfig({ overrides: [flagOverrides(parseCli(['serve']))] }).server.http.fixtures).toBe(false);
   });
 });
