@@ -3,7 +3,7 @@
 import { ConfigError, loadConfig } from './config/load.js';
 import { HELP, UsageError, flagOverrides, parseCli } from './cli/args.js';
 import { COMMANDS } from './cli/commands.js';
-import { SERVER_VERSION } from './server.js';
+import { SERVER_VERSION } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
   const args = parseCli(argv);

@@ -22,7 +22,9 @@ import { errorResult } from './tools/define-tool.js';
 import { isShieldError } from './errors.js';
 import type { App } from './app.js';
 
-export const SERVER_VERSION = '0.1.0';
+import { SERVER_VERSION } from './version.js';
+
+export { SERVER_VERSION };
 
 const INSTRUCTIONS =
   'Shield exposes operations tools. Side effects run as jobs: a job tool returns a job handle; when job.status is ' +

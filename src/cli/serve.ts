@@ -1,28 +1,33 @@
 // `shield-mcp serve`: start the app on stdio or HTTP and stop cleanly on SIGINT/SIGTERM.
-import { startApp } from '../app.js';
-import { createFixturesServer } from '../conformance/fixtures.js';
-import { serveHttp } from '../transports/http.js';
-import { assertAuthBinding, createHttpAuth } from '../transports/auth/authenticator.js';
-import { serveStdio } from '../transports/stdio.js';
+import { startApp, type App } from '../app.js';
+import type { Config } from '../config/schema.js';
 import type { CommandContext } from './commands.js';
+
+/** HTTP and its auth load only when serving HTTP: stdio start-up stays lean. */
+async function serveOverHttp(app: App, config: Config) {
+  const [{ serveHttp }, { createHttpAuth }, { createFixturesServer }] = await Promise.all([
+    import('../transports/http.js'),
+    import('../transports/auth/authenticator.js'),
+    import('../conformance/fixtures.js'),
+  ]);
+  const auth = createHttpAuth(config, { logger: app.services.logger });
+  return serveHttp(app, {
+    host: config.server.host,
+    port: config.server.port,
+    ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
+    serverOptions: { visibleTools: auth.visibleTools },
+    // Conformance fixtures mode: the suite's fixture tools instead of the Shield inventory.
+    ...(config.server.http.fixtures ? { serverFactory: () => createFixturesServer(app) } : {}),
+  });
+}
 
 export async function serveCommand({ config, env }: CommandContext): Promise<number> {
   // Refuse an unauthenticated remote bind before anything is opened; stdio stays unauthenticated.
-  if (config.server.transport === 'http') assertAuthBinding(config);
+  if (config.server.transport === 'http') (await import('../transports/auth/authenticator.js')).assertAuthBinding(config);
   const app = await startApp({ config, env });
   const log = app.services.logger;
-  const auth = config.server.transport === 'http' ? createHttpAuth(config, { logger: log }) : undefined;
   const handle =
-    auth
-      ? await serveHttp(app, {
-          host: config.server.host,
-          port: config.server.port,
-          ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
-          serverOptions: { visibleTools: auth.visibleTools },
-          // Conformance fixtures mode: the suite's fixture tools instead of the Shield inventory.
-          ...(config.server.http.fixtures ? { serverFactory: () => createFixturesServer(app) } : {}),
-        })
-      : await serveStdio(app);
+    config.server.transport === 'http' ? await serveOverHttp(app, config) : await (await import('../transports/stdio.js')).serveStdio(app);
 
   let stopping = false;
   const stop = async (why: string): Promise<void> => {

@@ -1,6 +1,9 @@
 // The job backend chosen in config: the embedded SQLite store with in-process queues, or Redis
 // with BullMQ so that any replica runs and answers for any job.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyModule } from '../lazy.js';
+
+const ioredis = lazyModule<typeof import('ioredis')>('ioredis');
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Db } from '../store/sqlite.js';
@@ -25,7 +28,7 @@ export function createJobBackend(config: Config, db: Db, logger: Logger): JobBac
     return { store: new SqliteJobStore(db), waitPollMs: 500, close: async () => undefined };
   }
   const r = config.jobs.redis;
-  const redis = new Redis(r.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const redis = new (ioredis().Redis)(r.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   return {
     store: new RedisJobStore(redis, r.prefix),

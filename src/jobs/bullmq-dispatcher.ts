@@ -1,7 +1,10 @@
 // Dispatcher on BullMQ: a job submitted through any replica is run by a worker on any replica.
 // A worker that dies loses its lock; BullMQ redelivers the job as stalled and the runner then
 // resumes it (resumable tools) or marks it interrupted.
-import { Queue, Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
+import { lazyModule } from '../lazy.js';
+
+const bullmq = lazyModule<typeof import('bullmq')>('bullmq');
 import type { Logger } from '../observability/logger.js';
 import type { Dispatcher, JobDefinition } from './runner.js';
 
@@ -46,8 +49,9 @@ export class BullMqDispatcher implements Dispatcher {
     const prefix = `${this.opts.prefix}:bull`;
     for (const def of defs.values()) {
       const name = this.queueName(def.tool);
-      this.queues.set(def.tool, new Queue(name, { connection, prefix }));
-      const worker = new Worker(name, async (job) => execute((job.data as { id: string }).id, def.tool), {
+      const { Queue: QueueClass, Worker: WorkerClass } = bullmq();
+      this.queues.set(def.tool, new QueueClass(name, { connection, prefix }));
+      const worker = new WorkerClass(name, async (job) => execute((job.data as { id: string }).id, def.tool), {
         connection,
         prefix,
         concurrency: def.concurrency,

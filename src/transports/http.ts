@@ -239,22 +239,3 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
     },
   };
 }
-
-/** A loopback-only metrics listener for stdio mode. */
-export async function serveMetrics(app: App, port: number): Promise<HttpServer> {
-  const server = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      void app.services.metrics.text().then((text) => {
-        res.writeHead(200, { 'content-type': app.services.metrics.contentType });
-        res.end(text);
-      });
-    } else if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status":"ok"}');
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return server;
-}

@@ -3,7 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { App } from '../app.js';
 import { createMcpServer } from '../server.js';
-import { serveMetrics } from './http.js';
+import { serveMetrics } from './metrics-server.js';
 
 export interface StdioHandle {
   close(): Promise<void>;

@@ -1,6 +1,9 @@
 // JSON over undici with connect, header and total timeouts; failures classified by whether the
 // request may have reached the upstream (ambiguous) or certainly did not.
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { lazyModule } from '../../lazy.js';
+
+const undici = lazyModule<typeof import('undici')>('undici');
 
 export interface HttpTimeouts {
   connectMs: number;
@@ -64,7 +67,7 @@ export class HttpClient {
   constructor(baseUrl: string, timeouts: HttpTimeouts) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.timeouts = timeouts;
-    this.agent = new Agent({
+    this.agent = new (undici().Agent)({
       connect: { timeout: timeouts.connectMs },
       headersTimeout: timeouts.headersMs,
       bodyTimeout: timeouts.totalMs,
@@ -88,7 +91,7 @@ export class HttpClient {
     }
     const sent = method === 'POST';
     try {
-      const res = await request(url, { method, headers, body, signal, dispatcher: this.agent });
+      const res = await undici().request(url, { method, headers, body, signal, dispatcher: this.agent });
       const text = await res.body.text();
       let parsed: unknown = text;
       if (text && String(res.headers['content-type'] ?? '').includes('json')) {

@@ -1,5 +1,7 @@
 // Embeddings through Ollama's /api/embed: batched, behind the "ollama" breaker, retried, dimension probed once.
-import { request } from 'undici';
+import { lazyModule } from '../../lazy.js';
+
+const undici = lazyModule<typeof import('undici')>('undici');
 import { ShieldError, isShieldError } from '../../errors.js';
 
 /** Runs a call through a named breaker (services.breakers.run). */
@@ -70,7 +72,7 @@ export class OllamaEmbedder implements Embedder {
           async (sig) => {
             let res;
             try {
-              res = await request(url, {
+              res = await undici().request(url, {
                 method: 'POST',
                 signal: sig,
                 headers: { 'content-type': 'application/json' },

@@ -1,7 +1,10 @@
 // Page -> main content as Markdown: linkedom DOM, Readability for the article, turndown for Markdown.
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
-import TurndownService from 'turndown';
+import type TurndownService from 'turndown';
+import { lazyModule } from '../../lazy.js';
+
+const readability = lazyModule<typeof import('@mozilla/readability')>('@mozilla/readability');
+const linkedom = lazyModule<typeof import('linkedom')>('linkedom');
+const turndownModule = lazyModule<typeof TurndownService>('turndown');
 
 export interface ExtractedPage {
   title: string;
@@ -15,8 +18,15 @@ export interface ExtractedPage {
   nofollow: boolean;
 }
 
-const turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
-turndown.remove(['script', 'style', 'noscript', 'iframe', 'form']);
+let turndownInstance: TurndownService | undefined;
+function turndown(): TurndownService {
+  if (!turndownInstance) {
+    const Turndown = turndownModule();
+    turndownInstance = new Turndown({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
+    turndownInstance.remove(['script', 'style', 'noscript', 'iframe', 'form']);
+  }
+  return turndownInstance;
+}
 
 function absolute(href: string | null | undefined, base: string): string | undefined {
   if (!href) return undefined;
@@ -29,7 +39,7 @@ function absolute(href: string | null | undefined, base: string): string | undef
 }
 
 export function extractHtml(html: string, url: string): ExtractedPage {
-  const { document } = parseHTML(html);
+  const { document } = linkedom().parseHTML(html);
   const links = new Set<string>();
   for (const a of document.querySelectorAll('a[href]')) {
     const rel = (a.getAttribute('rel') ?? '').toLowerCase();
@@ -43,12 +53,13 @@ export function extractHtml(html: string, url: string): ExtractedPage {
   // Readability mutates the DOM it is given, so it runs after links and metadata were read.
   let article: { title?: string | null; content?: string | null } | null = null;
   try {
+    const { Readability } = readability();
     article = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0], { charThreshold: 100 }).parse();
   } catch {
     article = null;
   }
   const bodyHtml = article?.content ?? document.querySelector('main')?.innerHTML ?? document.body?.innerHTML ?? '';
-  const markdown = turndown.turndown(bodyHtml).replace(/\n{3,}/g, '\n\n').trim();
+  const markdown = turndown().turndown(bodyHtml).replace(/\n{3,}/g, '\n\n').trim();
   const title = docTitle || (article?.title ?? '').trim() || new URL(url).pathname;
   return { title, markdown, links: [...links], canonical, noindex: robotsMeta.includes('noindex'), nofollow: robotsMeta.includes('nofollow') };
 }

@@ -1,6 +1,9 @@
 // The SSRF-safe fetcher: every hop is vetted, connects only to the vetted address, and caps size and time.
 import type { LookupFunction } from 'node:net';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { lazyModule } from '../../lazy.js';
+
+const undici = lazyModule<typeof import('undici')>('undici');
 import { ShieldError } from '../../errors.js';
 import { vetUrl, type GuardPolicy, type ResolvedAddress, type Resolver } from './ssrf.js';
 
@@ -50,7 +53,7 @@ export class SafeFetcher {
         if ((opts as { all?: boolean }).all) callback(null, addresses.map((a) => ({ address: a.address, family: a.family })));
         else callback(null, addresses[0]!.address, addresses[0]!.family);
       };
-      agent = new Agent({ connect: { lookup: pinned, timeout: this.opts.timeoutMs }, connections: 8, keepAliveTimeout: 4000 });
+      agent = new (undici().Agent)({ connect: { lookup: pinned, timeout: this.opts.timeoutMs }, connections: 8, keepAliveTimeout: 4000 });
       if (this.agents.size > 256) void this.close();
       this.agents.set(key, agent);
     }
@@ -103,7 +106,7 @@ export class SafeFetcher {
     };
     let res;
     try {
-      res = await request(target.url, {
+      res = await undici().request(target.url, {
         method: 'GET',
         dispatcher,
         signal: sig,

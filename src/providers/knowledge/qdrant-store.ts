@@ -1,5 +1,8 @@
 // The Qdrant backend: collection on demand with the probed dimension, payload indexes, batched upserts with wait.
-import { QdrantClient } from '@qdrant/js-client-rest';
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import { lazyModule } from '../../lazy.js';
+
+const qdrant = lazyModule<typeof import('@qdrant/js-client-rest')>('@qdrant/js-client-rest');
 import { ShieldError, isShieldError } from '../../errors.js';
 import type { BreakerRun } from './embedder.js';
 import type { ChunkPayload, EmbeddingSpec, KnowledgeStore, SearchHit, SearchQuery, StoredChunk } from './store.js';
@@ -40,7 +43,7 @@ export class QdrantStore implements KnowledgeStore {
   constructor(options: QdrantStoreOptions) {
     this.opts = options;
     // No version probe in the constructor: nothing is contacted until a crawl or search needs it.
-    this.client = new QdrantClient({ url: options.url, ...(options.apiKey ? { apiKey: options.apiKey } : {}), checkCompatibility: false, timeout: options.timeoutMs });
+    this.client = new (qdrant().QdrantClient)({ url: options.url, ...(options.apiKey ? { apiKey: options.apiKey } : {}), checkCompatibility: false, timeout: options.timeoutMs });
   }
 
   scoring(): 'cosine' {

@@ -1,6 +1,9 @@
 // OAuth 2.1 resource server side: verifies JWT access tokens against the issuer's JWKS (issuer,
 // audience = our resource URI, expiry, allowed algorithms) and turns the claims into a Principal.
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
+import { lazyModule } from '../../lazy.js';
+
+const jose = lazyModule<typeof import('jose')>('jose');
 import type { AuthConfig } from '../../config/sections/auth.js';
 import type { Principal } from '../../tools/define-tool.js';
 
@@ -57,7 +60,7 @@ export class JwtVerifier {
     const jwks = await this.keySet();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
+      ({ payload } = await jose().jwtVerify(token, jwks, {
         issuer: this.oauth.issuer,
         audience: this.oauth.resource,
         algorithms: this.oauth.algorithms,
@@ -86,7 +89,7 @@ export class JwtVerifier {
   /** The issuer's key set: from config, or found in its metadata once (retried after a failure). */
   private keySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     this.jwks ??= this.jwksUri().then((uri) =>
-      createRemoteJWKSet(new URL(uri), { timeoutDuration: this.oauth.fetch_timeout_ms }),
+      jose().createRemoteJWKSet(new URL(uri), { timeoutDuration: this.oauth.fetch_timeout_ms }),
     );
     return this.jwks.catch((err: unknown) => {
       this.jwks = undefined;
