@@ -16,6 +16,12 @@ Serve MCP (default command):
 Other commands:
   tools                    Print the tool inventory as JSON (after config filtering)
   check-config             Validate the configuration and exit (non-zero when invalid)
+  approvals                List remediation jobs awaiting a human decision (same --data-dir)
+  approve <job_id>         Approve the plan a remediation job is waiting on
+  deny <job_id> --reason R Deny it, with the reason recorded in the audit log
+  hash-token               Read a token on stdin and print its SHA-256 for auth.tokens
+
+  --reason R               With deny: why the plan is denied
 
 General:
   -h, --help               Show this help

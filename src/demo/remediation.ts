@@ -44,8 +44,9 @@ export const remediationDemo: DemoModule = {
               kind: 'emulated',
               state_dir: dir,
               superserver_port: port,
-              // Demo policy: auto. In production the default, confirm, asks a human (elicitation or `shield-mcp approve`).
-              policy: 'auto',
+              // confirm (the default): the human is asked through MCP elicitation; the demo client plays
+              // the operator. Clients without elicitation leave the job awaiting `shield-mcp approve`.
+              policy: 'confirm',
               description: 'Emulated IRIS instance for the demo',
               timeouts: { stop_ms: 20_000, start_ms: 20_000, health_ms: 10_000, health_poll_ms: 200 },
             },
@@ -70,7 +71,7 @@ export const remediationDemo: DemoModule = {
     t.say('The diff a human would approve:');
     for (const line of String(plan.diff ?? '').trimEnd().split('\n')) t.say(`    ${line}`);
 
-    t.step('apply_cpf_change with plan_id: approved by the demo policy (auto), backup, atomic write, read-back');
+    t.step('apply_cpf_change with plan_id: a human approves through MCP elicitation, then backup, atomic write, read-back');
     const applied = result(await t.call(client, 'apply_cpf_change', { instance: 'demo', plan_id: plan.plan_id, reason: 'apply the approved plan' }));
     t.say(`-> ${String(applied.outcome)}; backup ${String(applied.backup)}; restart required: ${String(applied.restart_required)}`);
 

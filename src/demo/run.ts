@@ -44,8 +44,15 @@ async function main(): Promise<void> {
     // The demo plays the human operator: it prints what it is asked and approves.
     client.setRequestHandler(ElicitRequestSchema, async (req) => {
       out(`  [operator is asked] ${req.params.message.split('\n').join('\n  [operator is asked] ')}`);
-      out('  [operator answers] approve');
-      return { action: 'accept', content: { approve: true } };
+      const content: Record<string, string | boolean> = {};
+      const props = 'requestedSchema' in req.params ? req.params.requestedSchema.properties : {};
+      for (const [name, prop] of Object.entries(props) as Array<[string, { type: string; enum?: string[] }]>) {
+        if (prop.enum) content[name] = prop.enum.find((v) => /approve|yes|confirm/i.test(v)) ?? prop.enum[0]!;
+        else if (prop.type === 'boolean') content[name] = true;
+        else if (prop.type === 'string') content[name] = 'approved by the demo operator after reading the diff';
+      }
+      out(`  [operator answers] ${JSON.stringify(content)}`);
+      return { action: 'accept', content };
     });
     const started = Date.now();
     await client.connect(transport);

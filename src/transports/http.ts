@@ -7,7 +7,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
-import { createMcpServer, type CreateServerOptions } from '../server.js';
+import { createMcpServer, principalOf, type CreateServerOptions } from '../server.js';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -42,6 +42,8 @@ export interface HttpHandle {
 interface Session {
   transport: StreamableHTTPServerTransport;
   lastSeen: number;
+  /** The principal that opened it: a session id learned by another caller is useless to them. */
+  owner: string | null;
 }
 
 function hostnameOf(hostHeader: string): string {
@@ -95,11 +97,11 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
 
   const makeServer = (): ConnectableServer => options.serverFactory?.() ?? createMcpServer(app, options.serverOptions);
 
-  const newTransport = (stateful: boolean): StreamableHTTPServerTransport => {
+  const newTransport = (stateful: boolean, owner: string | null = null): StreamableHTTPServerTransport => {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: stateful ? () => randomUUID() : undefined,
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, lastSeen: Date.now() });
+        sessions.set(id, { transport, lastSeen: Date.now(), owner });
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
@@ -138,14 +140,14 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const s = sessions.get(sessionId);
-      if (!s) return jsonRpcError(res, 404, 'Session not found');
+      if (!s || s.owner !== (principalOf(req.auth)?.id ?? null)) return jsonRpcError(res, 404, 'Session not found');
       s.lastSeen = Date.now();
       await s.transport.handleRequest(req, res, body);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
       if (sessions.size >= cfg.max_sessions) return jsonRpcError(res, 503, 'Too many sessions', { 'retry-after': '30' });
-      const transport = newTransport(true);
+      const transport = newTransport(true, principalOf(req.auth)?.id ?? null);
       const server = makeServer();
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
@@ -161,6 +163,8 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
   const handler = async (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!hostAllowed(req)) return jsonRpcError(res, 403, 'Forbidden: Host not allowed');
+    // Discovery documents are public and read by browser-based clients of any origin.
+    if (url.pathname.startsWith('/.well-known/') && options.authenticator?.route && (await options.authenticator.route(req, res, url))) return;
     if (!originAllowed(req)) return jsonRpcError(res, 403, 'Forbidden: Origin not allowed');
 
     if (url.pathname === '/healthz' && req.method === 'GET') {

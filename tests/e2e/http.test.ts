@@ -142,3 +142,30 @@ describe('the shield-mcp process over HTTP', () => {
     expect(err).toContain('"msg":"shutting down"');
   });
 });
+
+describe('stateful sessions belong to the principal that opened them', () => {
+  it('a session id used with another valid token is not found', async () => {
+    const { createHash } = await import('node:crypto');
+    const { createHttpAuth } = await import('../../src/transports/auth/authenticator.js');
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    const app = await makeApp({
+      overrides: [{ auth: { mode: 'bearer', tokens: [{ id: 'alice', sha256: sha('alice-token'), scopes: ['shield:read'] }, { id: 'bob', sha256: sha('bob-token'), scopes: ['shield:read'] }] } }],
+    });
+    const auth = createHttpAuth(app.services.config, { logger: app.services.logger });
+    const handle = await serveHttp(app, { host: '127.0.0.1', port: 0, authenticator: auth.authenticator!, serverOptions: { visibleTools: auth.visibleTools } });
+    try {
+      const init = await fetch(handle.url, { method: 'POST', headers: { ...postHeaders, authorization: 'Bearer alice-token' }, body: initBody });
+      expect(init.status).toBe(200);
+      const sessionId = init.headers.get('mcp-session-id')!;
+      await init.body?.cancel();
+      const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      const asBob = await fetch(handle.url, { method: 'POST', headers: { ...postHeaders, authorization: 'Bearer bob-token', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: list });
+      expect(asBob.status).toBe(404);
+      const asAlice = await fetch(handle.url, { method: 'POST', headers: { ...postHeaders, authorization: 'Bearer alice-token', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: list });
+      expect(asAlice.status).toBe(200);
+      await asAlice.body?.cancel();
+    } finally {
+      await handle.close();
+    }
+  });
+});
