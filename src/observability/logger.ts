@@ -31,17 +31,28 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
+/** Each logger's sibling for the per-call access line (same destination, no redaction pass). */
+const accessLoggers = new WeakMap<Logger, Logger>();
+
 export function createLogger(options: LoggerOptions): Logger {
-  const dest = options.stream ?? pino.destination({ fd: options.fd ?? 2, sync: true });
-  return pino(
-    {
-      level: options.level,
-      name: options.name ?? 'shield-mcp',
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    dest as pino.DestinationStream,
-  );
+  const dest = (options.stream ?? pino.destination({ fd: options.fd ?? 2, sync: true })) as pino.DestinationStream;
+  const base = {
+    level: options.level,
+    name: options.name ?? 'shield-mcp',
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  const logger = pino({ ...base, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, dest);
+  accessLoggers.set(logger, pino(base, dest));
+  return logger;
+}
+
+/**
+ * The logger for the one line each tool call writes. That line has a fixed shape of non-secret
+ * fields (trace id, tool, principal id, outcome, duration), so it skips the redaction pass, which
+ * cost more than half of the line (7 of 12 us) on the hottest path in the server.
+ */
+export function accessLoggerOf(logger: Logger): Logger {
+  return accessLoggers.get(logger) ?? logger;
 }

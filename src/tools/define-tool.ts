@@ -6,7 +6,7 @@ import { ShieldError, toErrorInfo, type ErrorInfo } from '../errors.js';
 import type { Toolset } from '../config/schema.js';
 import type { JobContext } from '../jobs/runner.js';
 import { toHandle, type JobHandle, type JobProgress, type JobRecord } from '../jobs/model.js';
-import type { Logger } from '../observability/logger.js';
+import { accessLoggerOf, type Logger } from '../observability/logger.js';
 import type { Services } from '../services.js';
 
 export interface ToolAnnotations {
@@ -258,7 +258,7 @@ export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOp
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     services.metrics.toolCalls.inc({ tool: tool.name, outcome });
     services.metrics.toolDuration.observe({ tool: tool.name }, seconds);
-    services.logger.info({ ...bindings, outcome, duration_ms: Math.round(seconds * 1e4) / 10 }, 'tool call');
+    accessLoggerOf(services.logger).info({ ...bindings, outcome, duration_ms: Math.round(seconds * 1e4) / 10 }, 'tool call');
     if (!tool.annotations.readOnlyHint) services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, outcome });
   }
 }

@@ -30,19 +30,47 @@ function collectPlaceholders(value: unknown, into: Set<string>): void {
   }
 }
 
-function substitute(value: unknown, values: Map<string, string>): unknown {
+type Renderer = (values: Map<string, string>) => unknown;
+
+/**
+ * Compile a field tree once into a function of the variable values: strings become lists of
+ * literal parts and placeholder names, so rendering is a join rather than a regex walk each call.
+ */
+function compile(value: unknown): Renderer {
   if (typeof value === 'string') {
-    return value.replace(TOKEN, (tok, name: string | undefined) => {
-      if (tok === '{{') return '{';
-      if (tok === '}}') return '}';
-      return values.get(name!) ?? '';
-    });
+    const parts: Array<string | { name: string }> = [];
+    let last = 0;
+    for (const m of value.matchAll(TOKEN)) {
+      parts.push(value.slice(last, m.index));
+      parts.push(m[1] ? { name: m[1] } : m[0] === '{{' ? '{' : '}');
+      last = m.index + m[0].length;
+    }
+    if (parts.length === 0) return () => value;
+    parts.push(value.slice(last));
+    return (values) => {
+      let out = '';
+      for (const p of parts) out += typeof p === 'string' ? p : (values.get(p.name) ?? '');
+      return out;
+    };
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, values));
+  if (Array.isArray(value)) {
+    const items = value.map(compile);
+    return (values) => items.map((f) => f(values));
+  }
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, values)]));
+    const entries = Object.entries(value).map(([k, v]) => [k, compile(v)] as const);
+    return (values) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, f] of entries) out[k] = f(values);
+      return out;
+    };
   }
-  return value;
+  return () => value;
+}
+
+interface Compiled {
+  placeholders: string[];
+  render: Renderer;
 }
 
 export interface TemplateSummary {
@@ -55,6 +83,7 @@ export interface TemplateSummary {
 export class TemplateCatalog {
   private readonly templates: Record<string, TemplateConfig>;
   private readonly onRenderError: (template: string) => void;
+  private readonly compiled = new Map<string, Compiled>();
 
   constructor(templates: Record<string, TemplateConfig>, onRenderError: (template: string) => void = () => undefined) {
     this.templates = templates;
@@ -95,12 +124,19 @@ export class TemplateCatalog {
         details: { errors: [{ field: 'platform', code: 'invalid_platform', message: `supported: ${PLATFORMS.filter((p) => t.platforms[p]).join(', ')}` }] },
       });
     }
-    const placeholders = new Set<string>();
-    collectPlaceholders(fields, placeholders);
+    const key = `${name}\u0000${platform}`;
+    let compiled = this.compiled.get(key);
+    if (!compiled) {
+      const found = new Set<string>();
+      collectPlaceholders(fields, found);
+      compiled = { placeholders: [...found].sort(), render: compile(fields) };
+      this.compiled.set(key, compiled);
+    }
+    const placeholders = new Set(compiled.placeholders);
     const values = new Map<string, string>();
     const missing: string[] = [];
     const missingRequired: string[] = [];
-    for (const p of [...placeholders].sort()) {
+    for (const p of compiled.placeholders) {
       const given = variables[p];
       const decl = t.variables[p];
       if (given !== undefined && String(given) !== '') values.set(p, String(given));
@@ -123,7 +159,7 @@ export class TemplateCatalog {
     const unused = Object.keys(variables)
       .filter((v) => !placeholders.has(v))
       .sort();
-    return { template: name, platform, fields: substitute(fields, values) as Record<string, unknown>, missing, unused };
+    return { template: name, platform, fields: compiled.render(values) as Record<string, unknown>, missing, unused };
   }
 
   private require(name: string): TemplateConfig {
