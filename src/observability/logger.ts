@@ -31,6 +31,23 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
+/**
+ * pino's isoTime formats a Date per line (2.7 us, the largest single cost of a call's log line);
+ * the date and time up to the second change once a second, so only the milliseconds are formatted.
+ */
+let isoSecond = -1;
+let isoPrefix = '';
+export function isoTimestamp(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const ms = now - second * 1000;
+  return `,"time":"${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+}
+
 /** Each logger's sibling for the per-call access line (same destination, no redaction pass). */
 const accessLoggers = new WeakMap<Logger, Logger>();
 
@@ -40,7 +57,7 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     name: options.name ?? 'shield-mcp',
     base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimestamp,
     formatters: { level: (label: string) => ({ level: label }) },
   };
   const logger = pino({ ...base, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, dest);
