@@ -4,11 +4,13 @@ import { printSection, type BenchSection } from './report.js';
 import { benchCore } from './core.js';
 import { benchItsm } from './itsm.js';
 import { benchKnowledge } from './knowledge.js';
+import { benchHttp } from './http.js';
 
 const SECTIONS: Array<{ name: string; run: () => Promise<BenchSection[]> }> = [
   { name: 'core', run: () => benchCore() },
   { name: 'itsm', run: () => benchItsm() },
   { name: 'knowledge', run: () => benchKnowledge() },
+  { name: 'http', run: () => benchHttp() },
 ];
 
 async function main(): Promise<void> {
