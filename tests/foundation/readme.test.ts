@@ -7,7 +7,7 @@ describe('README', () => {
 
   it('opens with the two set-up commands, and .ci/run runs the second', () => {
     const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.trim().split('\n') ?? [];
-    expect(block).toEqual(['npm ci && npm run demo', 'npm ci && npm test']);
+    expect(block).toEqual(['npm install && npm run demo', 'npm install && npm test']);
     expect(readme.indexOf('```sh')).toBeLessThan(readme.indexOf('\n## '));
     expect(readFileSync('.ci/run', 'utf8')).toContain("grep -m1 'npm test'");
   });
