@@ -1,27 +1,13 @@
 // createMcpServer: registers the inventory on an MCP server; the only place tools meet the SDK.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import {
-  CallToolRequestSchema,
-  CancelTaskRequestSchema,
-  ErrorCode,
-  GetTaskPayloadRequestSchema,
-  GetTaskRequestSchema,
-  ListTasksRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  type ElicitRequestFormParams,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type ElicitRequestFormParams, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { z } from 'zod';
 import { invokeTool, outputSchemaOf, submitJobTask, type AnyTool, type ClientChannel, type Principal } from './tools/define-tool.js';
-import { canSee } from './tools/jobs/access.js';
-import { isTerminal, toHandle, type JobRecord } from './jobs/model.js';
 import { jobToTask } from './jobs/tasks.js';
-import { errorResult } from './tools/define-tool.js';
 import { isShieldError } from './errors.js';
 import type { App } from './app.js';
-
+import { registerTaskHandlers, taskTimes } from './server-tasks.js';
 import { SERVER_VERSION } from './version.js';
 
 export { SERVER_VERSION };
@@ -81,7 +67,7 @@ export function createMcpServer(app: App, options: CreateServerOptions = {}): Se
   );
   const byName = new Map<string, AnyTool>();
   for (const t of tools) for (const n of [t.name, ...(t.aliases ?? [])]) byName.set(n, t);
-  const taskTimes = { ttlMs: services.config.jobs.ttl_s * 1000, pollMs: services.config.jobs.poll_after_ms };
+  const times = taskTimes(services);
   const visible = (principal: Principal | null): readonly AnyTool[] => options.visibleTools?.(principal, tools) ?? tools;
 
   server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => ({ tools: describeTools(visible(principalOf(extra.authInfo))) }));
@@ -110,7 +96,7 @@ export function createMcpServer(app: App, options: CreateServerOptions = {}): Se
       if (tool.kind !== 'job') throw new McpError(ErrorCode.InvalidParams, `Tool ${tool.name} does not support task execution.`);
       try {
         const rec = await submitJobTask(tool, req.params.arguments, { principal, signal: extra.signal, client: {}, services });
-        return { task: jobToTask(rec, taskTimes) };
+        return { task: jobToTask(rec, times) };
       } catch (err) {
         if (isShieldError(err)) throw new McpError(ErrorCode.InvalidParams, err.message, err.toInfo());
         throw err;
@@ -119,54 +105,7 @@ export function createMcpServer(app: App, options: CreateServerOptions = {}): Se
     return app.track(invokeTool(tool, req.params.arguments, { principal, signal: extra.signal, client, services }));
   });
 
-  // Tasks are jobs: served from the job store, bound to the caller who created them.
-  const visibleJob = async (taskId: string, principal: Principal | null): Promise<JobRecord> => {
-    const rec = await services.jobs.store.get(taskId);
-    if (!rec || !canSee(principal, rec)) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
-    return rec;
-  };
-
-  server.setRequestHandler(GetTaskRequestSchema, async (req, extra) => {
-    const rec = await visibleJob(req.params.taskId, principalOf(extra.authInfo));
-    return jobToTask(rec, taskTimes);
-  });
-
-  server.setRequestHandler(GetTaskPayloadRequestSchema, async (req, extra) => {
-    let rec = await visibleJob(req.params.taskId, principalOf(extra.authInfo));
-    // tasks/result blocks until the task is terminal (or the client gives up).
-    while (!isTerminal(rec.status) && !extra.signal.aborted) {
-      rec = (await services.jobs.wait(rec.id, 30_000, extra.signal)) ?? rec;
-      if (rec.status === 'awaiting_approval') await new Promise((r) => setTimeout(r, services.config.jobs.poll_after_ms));
-    }
-    const handle = toHandle(rec, services.config.jobs.poll_after_ms);
-    const meta = { _meta: { 'io.modelcontextprotocol/related-task': { taskId: rec.id } } };
-    if (rec.status !== 'succeeded') {
-      return { ...errorResult(handle.error ?? { code: 'INTERNAL', message: 'The task did not complete.', hint: '', retryable: false }, rec.trace_id ?? rec.id, handle), ...meta };
-    }
-    return { content: [{ type: 'text' as const, text: JSON.stringify(handle) }], structuredContent: handle as unknown as Record<string, unknown>, ...meta };
-  });
-
-  server.setRequestHandler(ListTasksRequestSchema, async (req, extra) => {
-    const principal = principalOf(extra.authInfo);
-    const pageSize = 50;
-    const recs = await services.jobs.store.list({
-      ...(principal?.operator ? {} : { owner: principal?.id ?? null }),
-      limit: pageSize + 1,
-      ...(req.params?.cursor ? { before: req.params.cursor } : {}),
-    });
-    const page = recs.slice(0, pageSize);
-    return {
-      tasks: page.map((r) => jobToTask(r, taskTimes)),
-      ...(recs.length > pageSize ? { nextCursor: page[page.length - 1]!.created_at } : {}),
-    };
-  });
-
-  server.setRequestHandler(CancelTaskRequestSchema, async (req, extra) => {
-    const rec = await visibleJob(req.params.taskId, principalOf(extra.authInfo));
-    if (isTerminal(rec.status)) throw new McpError(ErrorCode.InvalidParams, `Task ${rec.id} is already ${jobToTask(rec, taskTimes).status}.`);
-    const after = (await services.jobs.cancel(rec.id)) ?? rec;
-    return jobToTask(after, taskTimes);
-  });
+  registerTaskHandlers(server, services, principalOf);
 
   return server;
 }

@@ -49,7 +49,7 @@ export function buildServices(options: BuildOptions): Services {
   const logger = options.logger ?? createLogger({ level: config.logging.level });
   const metrics = options.metrics ?? new Metrics({ defaultMetrics: true });
   const db = openDatabase({ dataDir: config.store.data_dir, file: config.store.file });
-  const breakers = new BreakerRegistry(config.breakers);
+  const breakers = new BreakerRegistry(config.breakers, { maxDynamic: config.breakers.max_dynamic });
   observeBreakers(breakers, metrics, logger);
   const jobBackend = createJobBackend(config, db, logger);
   const jobs = new JobRunner({

@@ -24,4 +24,10 @@ export function observeBreakers(registry: BreakerRegistry, metrics: Metrics, log
   };
   for (const b of registry.list()) attach(b);
   registry.on('created', attach);
+  // A dropped breaker takes its series with it, so label cardinality stays bounded too.
+  registry.on('evicted', (b: Breaker) => {
+    metrics.breakerState.remove({ breaker: b.name });
+    metrics.upstreamUp.remove({ upstream: b.name });
+    for (const event of BREAKER_EVENTS) metrics.breakerEvents.remove({ breaker: b.name, event });
+  });
 }

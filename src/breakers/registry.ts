@@ -114,14 +114,24 @@ export interface BreakerPolicies {
   upstreams: Record<string, Partial<BreakerPolicy>>;
 }
 
-/** Emits 'created' (breaker) so observers can attach to breakers made after they subscribed. */
+/**
+ * Emits 'created' (breaker) so observers can attach to breakers made after they subscribed, and
+ * 'evicted' (breaker) when one is dropped.
+ *
+ * Names with a prefix (`host:example.com`) are made on demand from values agents choose, so they
+ * are capped: past `maxDynamic`, the least recently used closed one is dropped (open ones are kept,
+ * so a failing host stays fenced off).
+ */
 export class BreakerRegistry extends EventEmitter {
   private readonly breakers = new Map<string, Breaker>();
   private readonly policies: BreakerPolicies;
+  private readonly maxDynamic: number;
+  private dynamicCount = 0;
 
-  constructor(policies: BreakerPolicies) {
+  constructor(policies: BreakerPolicies, options: { maxDynamic?: number } = {}) {
     super();
     this.policies = policies;
+    this.maxDynamic = options.maxDynamic ?? 256;
   }
 
   /** Policy for an upstream; "host:example.com" style names fall back to their prefix ("host"). */
@@ -135,13 +145,33 @@ export class BreakerRegistry extends EventEmitter {
   }
 
   get(name: string): Breaker {
+    const dynamic = name.includes(':');
     let b = this.breakers.get(name);
-    if (!b) {
-      b = new Breaker(name, this.policyFor(name));
-      this.breakers.set(name, b);
-      this.emit('created', b);
+    if (b) {
+      if (dynamic) {
+        // Most recently used last.
+        this.breakers.delete(name);
+        this.breakers.set(name, b);
+      }
+      return b;
     }
+    if (dynamic && this.dynamicCount >= this.maxDynamic) this.evictOne();
+    b = new Breaker(name, this.policyFor(name));
+    this.breakers.set(name, b);
+    if (dynamic) this.dynamicCount++;
+    this.emit('created', b);
     return b;
+  }
+
+  private evictOne(): void {
+    for (const [name, b] of this.breakers) {
+      if (!name.includes(':') || b.state !== 'closed') continue;
+      this.breakers.delete(name);
+      this.dynamicCount--;
+      b.shutdown();
+      this.emit('evicted', b);
+      return;
+    }
   }
 
   run<T>(name: string, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -155,5 +185,6 @@ export class BreakerRegistry extends EventEmitter {
   shutdown(): void {
     for (const b of this.breakers.values()) b.shutdown();
     this.breakers.clear();
+    this.dynamicCount = 0;
   }
 }

@@ -153,6 +153,8 @@ export const configSchema = z
           rolling_window_ms: 10_000,
           rolling_buckets: 10,
         }),
+        /** Breakers made on demand (host:<name>, iris:<name>) kept at most; least recently used closed ones go first. */
+        max_dynamic: z.number().int().positive().default(256),
         /** Per-upstream overrides, keyed by breaker name (servicenow, jira, qdrant, ollama, ...). */
         upstreams: z.record(z.string(), breakerPolicySchema.partial()).default({}),
       })

@@ -85,10 +85,12 @@ export class LocalDispatcher implements Dispatcher {
     while (q.length > 0 && (this.active.get(tool) ?? 0) < def.concurrency) {
       const id = q.shift()!;
       this.active.set(tool, (this.active.get(tool) ?? 0) + 1);
-      void this.execute(id, tool).finally(() => {
-        this.active.set(tool, (this.active.get(tool) ?? 1) - 1);
-        this.pump(tool);
-      });
+      this.execute(id, tool)
+        .catch(() => undefined) // the runner logs its own failures; a queue slot must never leak
+        .finally(() => {
+          this.active.set(tool, (this.active.get(tool) ?? 1) - 1);
+          this.pump(tool);
+        });
     }
   }
 }
@@ -131,7 +133,7 @@ export class JobRunner extends EventEmitter {
   private readonly defs = new Map<string, JobDefinition>();
   private readonly running = new Map<string, Running>();
   private readonly opts: Required<Omit<JobRunnerOptions, 'store' | 'logger' | 'metrics' | 'dispatcher'>>;
-  private accepting = true;
+  private acceptingWork = true;
   private cleanupTimer: NodeJS.Timeout | undefined;
   private cancelTimer: NodeJS.Timeout | undefined;
 
@@ -174,7 +176,7 @@ export class JobRunner extends EventEmitter {
 
   /** Record the job first (nothing has happened yet), then schedule it. */
   async submit(tool: string, input: unknown, options: SubmitOptions = {}): Promise<JobRecord> {
-    if (!this.accepting) throw new ShieldError('UPSTREAM_UNAVAILABLE', 'The server is shutting down.', { retryAfterS: 5 });
+    if (!this.acceptingWork) throw new ShieldError('UPSTREAM_UNAVAILABLE', 'The server is shutting down.', { retryAfterS: 5 });
     if (!this.defs.has(tool)) throw new Error(`no job tool ${tool}`);
     const rec = await this.store.insert({ tool, input, owner: options.owner ?? null, trace_id: options.traceId ?? null });
     this.metrics.jobsTotal.inc({ tool, status: 'queued' });
@@ -190,12 +192,16 @@ export class JobRunner extends EventEmitter {
     const settledStatuses = (s: JobStatus): boolean => isTerminal(s) || s === 'awaiting_approval';
     const first = await this.store.get(id);
     if (!first || settledStatuses(first.status) || ms <= 0) return first;
+    let stopped = false;
     await new Promise<void>((resolve) => {
       const finish = (): void => {
+        if (stopped) return;
+        stopped = true;
         clearTimeout(timer);
         clearInterval(poll);
         this.off('settled', onSettled);
         this.off('status', onSettled);
+        this.off('draining', finish);
         signal?.removeEventListener('abort', finish);
         resolve();
       };
@@ -205,15 +211,20 @@ export class JobRunner extends EventEmitter {
       const timer = setTimeout(finish, ms);
       // Jobs may run in another process (Redis backend, a second replica): poll as well.
       const poll = setInterval(() => {
-        void this.store.get(id).then((r) => {
-          if (!r || settledStatuses(r.status)) finish();
-        });
+        if (!this.acceptingWork) return finish(); // shutting down: answer with what the store says now
+        this.store.get(id).then(
+          (r) => {
+            if (!r || settledStatuses(r.status)) finish();
+          },
+          () => finish(),
+        );
       }, this.opts.waitPollMs);
       this.on('settled', onSettled);
       this.on('status', onSettled);
       signal?.addEventListener('abort', finish, { once: true });
+      this.once('draining', finish);
     });
-    return this.store.get(id);
+    return this.store.get(id).catch(() => first);
   }
 
   /** Cancel: a queued job ends at once, a running one is asked to stop through its signal. */
@@ -242,7 +253,8 @@ export class JobRunner extends EventEmitter {
 
   /** Stop accepting, let running jobs finish until the deadline, then interrupt the rest. */
   async drain(deadlineMs: number): Promise<void> {
-    this.accepting = false;
+    this.acceptingWork = false;
+    this.emit('draining');
     clearInterval(this.cleanupTimer);
     clearInterval(this.cancelTimer);
     const all = Promise.all([...this.running.values()].map((r) => r.done));
@@ -257,6 +269,11 @@ export class JobRunner extends EventEmitter {
     await this.dispatcher.stop();
   }
 
+  /** False once shutdown has begun. */
+  get accepting(): boolean {
+    return this.acceptingWork;
+  }
+
   get inFlight(): number {
     return this.running.size;
   }
@@ -264,7 +281,7 @@ export class JobRunner extends EventEmitter {
   /** Run one job to its end (the dispatcher calls this where the job is to run). */
   private async executeById(id: string, tool: string): Promise<void> {
     const def = this.defs.get(tool);
-    if (!def || !this.accepting) return;
+    if (!def || !this.acceptingWork) return;
     await this.execute(id, def);
   }
 
@@ -416,13 +433,17 @@ export class JobRunner extends EventEmitter {
   }
 
   private async pollCancelRequests(): Promise<void> {
-    for (const [id, r] of this.running) {
-      if (r.abortReason) continue;
-      const rec = await this.store.get(id);
-      if (rec?.cancel_requested) {
-        r.abortReason = 'cancel';
-        r.controller.abort(new ShieldError('CANCELLED', 'Cancelled on request.'));
+    try {
+      for (const [id, r] of this.running) {
+        if (r.abortReason) continue;
+        const rec = await this.store.get(id);
+        if (rec?.cancel_requested) {
+          r.abortReason = 'cancel';
+          r.controller.abort(new ShieldError('CANCELLED', 'Cancelled on request.'));
+        }
       }
+    } catch (err) {
+      this.logger.warn({ err }, 'checking for cancel requests failed');
     }
   }
 

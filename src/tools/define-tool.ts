@@ -2,7 +2,7 @@
 // error mapping and job submission live here, never in handlers. Free of MCP SDK types.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ShieldError, toErrorInfo, type ErrorInfo } from '../errors.js';
+import { ShieldError, fromErrorInfo, toErrorInfo, type ErrorInfo } from '../errors.js';
 import type { Toolset } from '../config/schema.js';
 import type { JobContext } from '../jobs/runner.js';
 import { toHandle, type JobHandle, type JobProgress, type JobRecord } from '../jobs/model.js';
@@ -209,7 +209,17 @@ export function jobDefinitionOf(tool: JobToolDef<z.ZodObject, z.ZodType>, servic
   };
 }
 
-export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOptions): Promise<ToolResult> {
+/**
+ * The pipeline every call goes through, whatever it returns: input validation, a trace id, the
+ * audit entries of tools that write, one access line, metrics, and error mapping. `body` does the
+ * tool-specific part and says which outcome to record.
+ */
+async function pipeline<T>(
+  tool: AnyTool,
+  rawArgs: unknown,
+  opts: InvokeOptions,
+  body: (args: unknown, ctx: CallContext) => Promise<{ value: T; outcome: string }>,
+): Promise<{ ok: true; value: T } | { ok: false; info: ErrorInfo; err: unknown; traceId: string }> {
   const { services } = opts;
   const traceId = randomUUID();
   const bindings = { trace_id: traceId, tool: tool.name, ...(opts.principal ? { principal: opts.principal.id } : {}) };
@@ -217,12 +227,13 @@ export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOp
   let child: Logger | undefined;
   const getLogger = (): Logger => (child ??= services.logger.child(bindings));
   const started = process.hrtime.bigint();
+  const writes = !tool.annotations.readOnlyHint;
+  const actor = opts.principal?.id ?? 'local';
   let outcome = 'ok';
   try {
     const parsed = tool.input.safeParse(rawArgs ?? {});
     if (!parsed.success) throw invalidInput(parsed.error);
-    const args = parsed.data;
-    if (!tool.annotations.readOnlyHint) services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, outcome: 'started' });
+    if (writes) services.audit.record({ kind: 'tool_call', tool: tool.name, actor, trace_id: traceId, outcome: 'started' });
     const ctx: CallContext = {
       traceId,
       get logger() {
@@ -233,59 +244,60 @@ export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOp
       services,
       client: opts.client,
     };
-    if (tool.kind === 'inline') {
-      const out = await tool.handler(args, ctx);
-      const checked = (tool.output as z.ZodObject).safeParse(out);
-      if (!checked.success) {
-        getLogger().error({ issues: zodIssues(checked.error) }, 'tool output does not match its schema');
-        throw new Error(`output of ${tool.name} does not match its schema`);
-      }
-      return okResult(checked.data as Record<string, unknown>);
-    }
-    const result = await runJobTool(tool, args, ctx);
-    if (result.isError) {
-      const code = (result.structuredContent?.error as ErrorInfo | undefined)?.code ?? 'INTERNAL';
-      outcome = code;
-    }
-    return result;
+    const done = await body(parsed.data, ctx);
+    outcome = done.outcome;
+    return { ok: true, value: done.value };
   } catch (err) {
     const info = toErrorInfo(err, traceId);
     outcome = info.code;
     if (info.code === 'INTERNAL') services.logger.error({ ...bindings, err }, 'tool call failed with an unexpected error');
     else services.logger.info({ ...bindings, code: info.code, message: info.message }, 'tool call failed');
-    return errorResult(info, traceId);
+    return { ok: false, info, err, traceId };
   } finally {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     services.metrics.toolCalls.inc({ tool: tool.name, outcome });
     services.metrics.toolDuration.observe({ tool: tool.name }, seconds);
     accessLoggerOf(services.logger).info({ ...bindings, outcome, duration_ms: Math.round(seconds * 1e4) / 10 }, 'tool call');
-    if (!tool.annotations.readOnlyHint) services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, outcome });
+    if (writes) services.audit.record({ kind: 'tool_call', tool: tool.name, actor, trace_id: traceId, outcome });
   }
 }
 
+export async function invokeTool(tool: AnyTool, rawArgs: unknown, opts: InvokeOptions): Promise<ToolResult> {
+  const res = await pipeline(tool, rawArgs, opts, async (args, ctx) => {
+    if (tool.kind === 'inline') {
+      const out = await tool.handler(args, ctx);
+      const checked = (tool.output as z.ZodObject).safeParse(out);
+      if (!checked.success) {
+        ctx.logger.error({ issues: zodIssues(checked.error) }, 'tool output does not match its schema');
+        throw new Error(`output of ${tool.name} does not match its schema`);
+      }
+      return { value: okResult(checked.data as Record<string, unknown>), outcome: 'ok' };
+    }
+    const result = await runJobTool(tool, args, ctx);
+    const code = result.isError ? ((result.structuredContent?.error as ErrorInfo | undefined)?.code ?? 'INTERNAL') : 'ok';
+    return { value: result, outcome: code };
+  });
+  return res.ok ? res.value : errorResult(res.info, res.traceId);
+}
+
 /**
- * A task-augmented call: validate, record and dispatch the job, and return its record at once
- * (the client follows it with tasks/get and tasks/result). Invalid input throws.
+ * A task-augmented call: the same pipeline, but the job is only recorded and dispatched, and its
+ * record returned at once (the client follows it with tasks/get and tasks/result). Failures are
+ * thrown as ShieldErrors for the transport to answer as protocol errors.
  */
 export async function submitJobTask(tool: AnyTool, rawArgs: unknown, opts: InvokeOptions): Promise<JobRecord> {
-  const { services } = opts;
   if (tool.kind !== 'job') throw new ShieldError('INVALID_INPUT', `${tool.name} does not run as a task; call it without task.`);
-  const traceId = randomUUID();
-  const parsed = tool.input.safeParse(rawArgs ?? {});
-  let outcome = 'task_submitted';
-  try {
-    if (!parsed.success) throw invalidInput(parsed.error);
-    await checkJobQuota(services, opts.principal);
-    const rec = await services.jobs.submit(tool.name, parsed.data, { owner: opts.principal?.id ?? null, traceId });
-    services.audit.record({ kind: 'tool_call', tool: tool.name, actor: opts.principal?.id ?? 'local', trace_id: traceId, job_id: rec.id, outcome: 'task_submitted' });
-    return rec;
-  } catch (err) {
-    outcome = toErrorInfo(err, traceId).code;
-    throw err;
-  } finally {
-    services.metrics.toolCalls.inc({ tool: tool.name, outcome });
-    services.logger.info({ trace_id: traceId, tool: tool.name, outcome, ...(opts.principal ? { principal: opts.principal.id } : {}) }, 'tool call');
-  }
+  const res = await pipeline(tool, rawArgs, opts, async (args, ctx) => ({ value: await submitJob(tool, args, ctx), outcome: 'task_submitted' }));
+  if (res.ok) return res.value;
+  throw res.err instanceof ShieldError ? res.err : fromErrorInfo(res.info);
+}
+
+/** Record and dispatch a job for the caller, within the caller's quota. */
+async function submitJob(tool: AnyTool, args: unknown, ctx: CallContext): Promise<JobRecord> {
+  await checkJobQuota(ctx.services, ctx.principal);
+  const rec = await ctx.services.jobs.submit(tool.name, args, { owner: ctx.principal?.id ?? null, traceId: ctx.traceId });
+  ctx.logger.info({ job_id: rec.id }, 'job submitted');
+  return rec;
 }
 
 /** An authenticated principal may have only so many unfinished jobs at once. */
@@ -305,9 +317,7 @@ async function runJobTool(tool: JobToolDef<z.ZodObject, z.ZodType>, args: unknow
   const { services } = ctx;
   const jobsCfg = services.config.jobs;
   const budget = jobsCfg.tools[tool.name]?.inline_budget_ms ?? tool.inlineBudgetMs ?? jobsCfg.default_inline_budget_ms;
-  await checkJobQuota(services, ctx.principal);
-  const submitted = await services.jobs.submit(tool.name, args, { owner: ctx.principal?.id ?? null, traceId: ctx.traceId });
-  ctx.logger.info({ job_id: submitted.id }, 'job submitted');
+  const submitted = await submitJob(tool, args, ctx);
   let rec: JobRecord | undefined = submitted;
   if (budget > 0) {
     waitingClients.set(submitted.id, ctx.client);

@@ -114,7 +114,12 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, cfg.max_body_bytes);
-      if (raw === 'too_large') return jsonRpcError(res, 413, `Request body over ${cfg.max_body_bytes} bytes`);
+      if (raw === 'too_large') {
+        // Do not read (or keep the connection for) the rest of an oversize body.
+        jsonRpcError(res, 413, `Request body over ${cfg.max_body_bytes} bytes`, { connection: 'close' });
+        req.destroy();
+        return;
+      }
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
@@ -178,6 +183,12 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
       return;
     }
     if (url.pathname === '/metrics' && req.method === 'GET') {
+      // With authentication on, metrics (tool names, hosts, instances) are for operators only.
+      if (options.authenticator) {
+        const auth = await options.authenticator.authenticate(req, res);
+        if (!auth) return;
+        if (!principalOf(auth)?.operator) return jsonRpcError(res, 403, 'Forbidden: /metrics needs the operator scope');
+      }
       const text = await app.services.metrics.text();
       res.writeHead(200, { 'content-type': app.services.metrics.contentType });
       res.end(text);

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serveHttp, type HttpHandle } from '../../src/transports/http.js';
@@ -119,6 +119,10 @@ describe('the shield-mcp process over HTTP', () => {
   it('starts on a random port, answers, and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shield-http-'));
     const child = spawn(process.execPath, ['dist/main.js', '--transport', 'http', '--port', '0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Whatever fails below, the process does not outlive the test.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let err = '';
     const url = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 10_000);

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateTaskResultSchema, GetTaskPayloadResultSchema, GetTaskResultSchema, ListTasksResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { structured } from '../helpers/app.js';
 
 interface Replica {
@@ -90,6 +91,24 @@ describe('scale-out on Redis with BullMQ', () => {
     const results = await Promise.all(handles.map((h) => until(b, h.job.id, (x) => x.job.status === 'succeeded')));
     const pids = new Set(results.map((r) => r.result!.pid));
     expect(pids).toEqual(new Set([a.pid, b.pid]));
+  });
+
+  it('MCP tasks work across replicas: created through A, followed and fetched through B', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const ca = new Client({ name: 'scale-test', version: '1' });
+    await ca.connect(new StreamableHTTPClientTransport(new URL(a.url)));
+    const created = await ca.request({ method: 'tools/call', params: { name: 'replica_sleep', arguments: { ms: 200, steps: 2 }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+    await ca.close();
+    const cb = new Client({ name: 'scale-test', version: '1' });
+    await cb.connect(new StreamableHTTPClientTransport(new URL(b.url)));
+    const result = (await cb.request({ method: 'tasks/result', params: { taskId: created.task.taskId } }, GetTaskPayloadResultSchema)) as { structuredContent: Handle };
+    expect(result.structuredContent.job.status).toBe('succeeded');
+    expect([a.pid, b.pid]).toContain(result.structuredContent.result!.pid);
+    const got = await cb.request({ method: 'tasks/get', params: { taskId: created.task.taskId } }, GetTaskResultSchema);
+    expect(got.status).toBe('completed');
+    const listed = await cb.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+    expect(listed.tasks.map((t) => t.taskId)).toContain(created.task.taskId);
+    await cb.close();
   });
 
   it('a non-resumable job whose worker is killed becomes interrupted', async () => {

@@ -33,6 +33,29 @@ describe('shield-mcp over stdio (spawned)', () => {
   });
 });
 
+describe('stdio with metrics on a loopback port', () => {
+  it('serves /metrics beside the protocol, counting the calls', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'shield-stdio-metrics-'));
+    const file = join(dir, 'metrics.json');
+    writeFileSync(file, JSON.stringify({ server: { metrics_port: port } }));
+    const srv = await spawnStdioClient(['--data-dir', dir, '--config', file]);
+    try {
+      await srv.client.callTool({ name: 'list_templates', arguments: {} });
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toMatch(/shield_tool_calls_total\{tool="list_templates",outcome="ok"\} 1/);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
 describe('the CLI', () => {
   it('--help documents every option', () => {
     const r = spawnSync(process.execPath, ['dist/main.js', '--help'], { encoding: 'utf8' });

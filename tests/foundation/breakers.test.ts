@@ -127,3 +127,23 @@ describe('BreakerRegistry', () => {
     expect(b.state).toBe('closed');
   });
 });
+
+describe('on-demand breakers are capped', () => {
+  it('drops the least recently used closed host breaker and its metric series; open ones stay', async () => {
+    registry = new BreakerRegistry({ defaults: policy, upstreams: {} }, { maxDynamic: 3 });
+    const metrics = new Metrics();
+    observeBreakers(registry, metrics, createLogger({ level: 'silent' }));
+    await registry.run('host:a', ok);
+    await registry.run('host:b', fail(500)).catch(() => undefined);
+    await registry.run('host:b', fail(500)).catch(() => undefined);
+    expect(registry.get('host:b').state).toBe('open');
+    await registry.run('host:c', ok);
+    await registry.run('host:a', ok); // a is now more recent than c
+    await registry.run('host:d', ok); // evicts c: least recently used and closed
+    await registry.run('servicenow', ok); // fixed names are not counted
+    expect(registry.list().map((b) => b.name).sort()).toEqual(['host:a', 'host:b', 'host:d', 'servicenow']);
+    const text = await metrics.text();
+    expect(text).not.toContain('breaker="host:c"');
+    expect(text).toContain('shield_circuit_breaker_state{breaker="host:b"} 2');
+  });
+});

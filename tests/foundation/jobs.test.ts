@@ -22,6 +22,15 @@ async function app(overrides: unknown = {}) {
   return a;
 }
 
+/** Poll until the condition holds (bounded), instead of sleeping and hoping. */
+async function until(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 interface Handle {
   job: { id: string; status: string; poll_after_ms?: number; progress?: { done: number; total?: number } };
   result?: { slept_ms: number; label: string };
@@ -97,21 +106,21 @@ describe('job tools through the MCP client', () => {
   it('cancel_job stops a running job through its signal', async () => {
     const a = await app({ jobs: { tools: { test_sleep: { inline_budget_ms: 0 } } } });
     const client = await connectClient(a);
-    const h = structured<Handle>(await client.callTool({ name: 'test_sleep', arguments: { ms: 20_000, steps: 100 } }));
-    await new Promise((r) => setTimeout(r, 50));
+    const h = structured<Handle>(await client.callTool({ name: 'test_sleep', arguments: { ms: 20_000, steps: 100, label: 'cancel-running' } }));
+    await until(async () => (await a.services.jobs.store.get(h.job.id))?.status === 'running');
     const c = structured<Handle>(await client.callTool({ name: 'cancel_job', arguments: { job_id: h.job.id } }));
     expect(c.job.status).toBe('cancelled');
-    expect(c.error?.code).toBe('CANCELLED');
+    expect(c.error).toMatchObject({ code: 'CANCELLED', message: 'Cancelled on request.' });
+    expect(runs.get('cancel-running')).toBe(1); // it was running, and stopped through its signal
   });
 
   it('honours the per-tool concurrency limit and cancels queued jobs at once', async () => {
     const a = await app({ jobs: { tools: { test_sleep: { inline_budget_ms: 0, concurrency: 1 } } } });
     const client = await connectClient(a);
-    const first = structured<Handle>(await client.callTool({ name: 'test_sleep', arguments: { ms: 200, label: 'c1' } }));
+    const first = structured<Handle>(await client.callTool({ name: 'test_sleep', arguments: { ms: 400, label: 'c1' } }));
     const second = structured<Handle>(await client.callTool({ name: 'test_sleep', arguments: { ms: 10, label: 'c2' } }));
     const third = structured<Handle>(await client.callTool({ name: 'test_sleep', arguments: { ms: 10, label: 'c3' } }));
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await a.services.jobs.store.get(first.job.id))?.status).toBe('running');
+    await until(async () => (await a.services.jobs.store.get(first.job.id))?.status === 'running');
     expect((await a.services.jobs.store.get(second.job.id))?.status).toBe('queued');
     const cancelled = structured<Handle>(await client.callTool({ name: 'cancel_job', arguments: { job_id: third.job.id } }));
     expect(cancelled.job.status).toBe('cancelled');

@@ -46,3 +46,18 @@ describe('jobs and tasks belong to the principal that created them', () => {
     for (let i = 0; i < 3; i++) structured(await o.callTool({ name: 'test_sleep', arguments: { ms: 10 } }));
   });
 });
+
+describe('create_ticket idempotency keys are scoped to the caller', () => {
+  it('the same key from another principal opens its own ticket; from the same principal, the first ticket', async () => {
+    const { a, b } = await setup();
+    const args = { summary: 'Disk full on db01', idempotency_key: 'alert-4711' };
+    type T = { result: { number: string; created: boolean } };
+    const first = structured<T>(await a.callTool({ name: 'create_ticket', arguments: args }));
+    const again = structured<T>(await a.callTool({ name: 'create_ticket', arguments: args }));
+    const other = structured<T>(await b.callTool({ name: 'create_ticket', arguments: args }));
+    expect(first.result.created).toBe(true);
+    expect(again.result).toMatchObject({ number: first.result.number, created: false });
+    expect(other.result.created).toBe(true);
+    expect(other.result.number).not.toBe(first.result.number);
+  });
+});

@@ -4,7 +4,7 @@ import { chunkMarkdown, contentHash } from '../../src/providers/knowledge/chunk.
 import { inDomains, normalizeUrl, parseSitemap, pathMatcher } from '../../src/providers/knowledge/crawler.js';
 import { SafeFetcher } from '../../src/providers/knowledge/fetcher.js';
 import { startSite, type LocalSite } from '../../src/providers/knowledge/fakes/site.js';
-import { parseRobots, productToken, RobotsCache } from '../../src/providers/knowledge/robots.js';
+import { ERROR_TTL_MS, parseRobots, productToken, RobotsCache } from '../../src/providers/knowledge/robots.js';
 import { ftsQuery } from '../../src/providers/knowledge/sqlite-index.js';
 import { systemResolver } from '../../src/providers/knowledge/ssrf.js';
 import { chunkId, reciprocalRankFusion } from '../../src/providers/knowledge/store.js';
@@ -102,6 +102,27 @@ describe('robots.txt fetching', () => {
     expect(site.hits.filter((h) => h === '/robots.txt').length - before).toBe(1);
     now += 86_400_001;
     expect((await cache.rulesFor(`${site.url}/y`)).isAllowed(`${site.url}/a`)).toBe(true);
+  });
+  it('keeps a disallow-all caused by a 5xx for a short while only', async () => {
+    site.setPage('/robots.txt', { status: 503, body: 'down' });
+    let now = 5_000;
+    const cache = new RobotsCache(fetcher, 'ShieldBot/1', 86_400_000, () => now);
+    expect((await cache.rulesFor(`${site.url}/x`)).mode).toBe('disallow_all');
+    site.setPage('/robots.txt', { contentType: 'text/plain', body: 'User-agent: *\nDisallow:\n' });
+    now += ERROR_TTL_MS - 1;
+    expect((await cache.rulesFor(`${site.url}/x`)).mode).toBe('disallow_all');
+    now += 2;
+    expect((await cache.rulesFor(`${site.url}/x`)).mode).toBe('parsed');
+  });
+  it('one caller cancelling does not fail the shared robots.txt fetch of another', async () => {
+    site.setPage('/robots.txt', { contentType: 'text/plain', body: 'User-agent: *\nDisallow: /private\n' });
+    const cache = new RobotsCache(fetcher, 'ShieldBot/1', 60_000);
+    const ac = new AbortController();
+    const a = cache.rulesFor(`${site.url}/x`, { signal: ac.signal });
+    const b = cache.rulesFor(`${site.url}/y`);
+    ac.abort();
+    await expect(a).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect((await b).mode).toBe('parsed');
   });
 });
 

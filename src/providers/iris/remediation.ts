@@ -512,9 +512,12 @@ export class RemediationService {
         steps.push({ step: 'stop', ok: true, detail: 'skipped: already down' });
       }
 
-      // 3-4. start and health
+      // 3-4. start and health. From here on a cancel or a shutdown must not leave the instance
+      // down: the remaining steps run to their end, bounded by their own timeouts only.
+      const t = inst.timeouts;
+      const finishing: RemediationRun = { ...run, signal: AbortSignal.timeout(2 * (t.start_ms + t.health_ms) + t.stop_ms + 4 * t.command_ms) };
       const pending = this.plans.pendingCpfChanges<CpfPlanBody>(inst.name);
-      const first = await this.startAndCheck(inst, ctl, run, 3);
+      const first = await this.startAndCheck(inst, ctl, finishing, 3);
       steps.push(...first.steps);
       this.d.audit.record({ ...auditBase, kind: 'start', actor: by, outcome: first.healthy ? 'healthy' : 'unhealthy', details: { checks: first.checks } });
       if (first.healthy) {
@@ -547,9 +550,9 @@ export class RemediationService {
 
       // 5. roll back the CPF change(s) this restart was activating, then start again.
       run.progress({ done: 5, total: 6, message: 'rolling back the CPF change and starting again' });
-      const rollback = await this.rollbackPending(inst, ctl, pending, run, by);
+      const rollback = await this.rollbackPending(inst, ctl, pending, finishing, by);
       steps.push(...rollback.steps);
-      const second = rollback.ok ? await this.startAndCheck(inst, ctl, run, 5) : undefined;
+      const second = rollback.ok ? await this.startAndCheck(inst, ctl, finishing, 5) : undefined;
       if (second) steps.push(...second.steps.map((s) => ({ ...s, step: `${s.step} (after rollback)` })));
       this.d.audit.record({ ...auditBase, kind: 'start', actor: by, outcome: second?.healthy ? 'healthy_after_rollback' : 'unhealthy_after_rollback', details: { checks: second?.checks } });
       const report = {
@@ -614,8 +617,16 @@ export class RemediationService {
     const q = await this.qlist(inst, run.signal).catch(() => undefined);
     if (q?.state === 'running') {
       const r = await ctl.stop(inst.timeouts.stop_ms, run.signal);
-      const after = await this.qlist(inst, run.signal).catch(() => undefined);
-      if (r.timedOut || after?.state !== 'down') await ctl.force(inst.timeouts.command_ms, run.signal);
+      let after = await this.qlist(inst, run.signal).catch(() => undefined);
+      if (r.timedOut || after?.state !== 'down') {
+        await ctl.force(inst.timeouts.command_ms, run.signal);
+        after = await this.qlist(inst, run.signal).catch(() => undefined);
+      }
+      if (after?.state !== 'down') {
+        // Never rewrite iris.cpf under a running instance.
+        steps.push({ step: 'stop before rollback', ok: false, detail: `still ${after?.stateText ?? 'in an unknown state'}; iris.cpf not restored` });
+        return { ok: false, steps, backups };
+      }
       steps.push({ step: 'stop before rollback', ok: true, detail: 'down' });
     }
     let ok = true;

@@ -104,7 +104,13 @@ function classify(ops: RemoteOps, err: unknown): Failure {
     if (err.code === 'UPSTREAM_TIMEOUT') return { line: err.message, ambiguous: true, fatal: false, final: err };
     return { line: `${err.code}: ${err.message}`, ambiguous: false, fatal: true, final: err };
   }
-  return { line: String((err as Error)?.message ?? err), ambiguous: true, fatal: true, final: err as ShieldError };
+  // A bug, not an upstream answer: report it as INTERNAL (its message stays in the logs).
+  return {
+    line: 'internal error',
+    ambiguous: true,
+    fatal: true,
+    final: new ShieldError('INTERNAL', `Internal error while creating the ${name} ticket.`, { cause: err, retryable: false }),
+  };
 }
 
 function withRetryInfo(err: ShieldError, retry: RetryInfo): ShieldError {

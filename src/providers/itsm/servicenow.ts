@@ -2,7 +2,7 @@
 import { ShieldError } from '../../errors.js';
 import type { ItsmConfig } from '../../config/sections/itsm.js';
 import type { AuthProvider } from './auth.js';
-import { HttpClient, HttpStatusError, type HttpResponse } from './http.js';
+import { HttpClient, HttpStatusError, TransportError, type HttpResponse } from './http.js';
 import { renderDescription } from './markdown.js';
 import { createExactlyOnce, type RemoteDeps, type RemoteOps } from './remote.js';
 import type { CreateContext, CreateOutcome, TicketProvider, TicketView, UpstreamRequest } from './types.js';
@@ -87,7 +87,9 @@ export class ServiceNowProvider implements TicketProvider {
   private async send(req: UpstreamRequest, signal: AbortSignal): Promise<TicketView> {
     const res = await this.call('POST', req.path, req.body, signal);
     const rec = (res.body as { result?: SnRecord } | undefined)?.result;
-    if (!rec || typeof rec !== 'object' || !str(rec.sys_id)) throw new ShieldError('UPSTREAM_UNAVAILABLE', 'ServiceNow answered 201 without a record.', { status: 502 });
+    // The create may have been committed even though the answer is unusable: treat it like a lost
+    // response, so the ticket is looked up before anything is sent again.
+    if (!rec || typeof rec !== 'object' || !str(rec.sys_id)) throw new TransportError('reset', true, 'ServiceNow answered 201 without a record');
     return this.view(rec);
   }
 

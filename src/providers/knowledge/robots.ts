@@ -47,6 +47,18 @@ export function parseRobots(robotsUrl: string, text: string, userAgent: string):
 }
 
 const allowAll: RobotsRules = { mode: 'allow_all', isAllowed: () => true, crawlDelayMs: undefined, sitemaps: [] };
+/** How long a disallow-all caused by a 5xx or a network error is kept, in ms. */
+export const ERROR_TTL_MS = 10 * 60_000;
+
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new ShieldError('CANCELLED', 'Cancelled while fetching robots.txt.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new ShieldError('CANCELLED', 'Cancelled while fetching robots.txt.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 const disallowAll: RobotsRules = { mode: 'disallow_all', isAllowed: () => false, crawlDelayMs: undefined, sitemaps: [] };
 
 export class RobotsCache {
@@ -67,10 +79,12 @@ export class RobotsCache {
     if (hit && hit.expires > this.now()) return hit.rules;
     let p = this.inflight.get(origin);
     if (!p) {
-      p = this.load(origin, options).finally(() => this.inflight.delete(origin));
+      // The shared fetch belongs to the cache, not to the first caller: one crawl being cancelled
+      // must not fail another crawl's robots.txt (the fetcher's own time cap still applies).
+      p = this.load(origin, { ...(options.via ? { via: options.via } : {}) }).finally(() => this.inflight.delete(origin));
       this.inflight.set(origin, p);
     }
-    return p;
+    return options.signal ? raceSignal(p, options.signal) : p;
   }
 
   private async load(origin: string, options: Pick<FetchOptions, 'signal' | 'via'>): Promise<RobotsRules> {
@@ -86,7 +100,10 @@ export class RobotsCache {
       if (options.signal?.aborted || (err instanceof ShieldError && err.code === 'CANCELLED')) throw err;
       rules = disallowAll;
     }
-    this.entries.set(origin, { rules, expires: this.now() + this.ttlMs });
+    // A 5xx or an unreachable site is disallow-all, but only for a while: a passing outage must not
+    // close the site to crawling for the whole day a good answer is cached.
+    const ttl = rules === disallowAll ? Math.min(this.ttlMs, ERROR_TTL_MS) : this.ttlMs;
+    this.entries.set(origin, { rules, expires: this.now() + ttl });
     return rules;
   }
 }

@@ -35,7 +35,9 @@ const BLOCKED_V4 = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24',
   '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
 ].map((c) => ipaddr.IPv4.parseCIDR(c));
-const BLOCKED_V6 = ['::/128', '::1/128', 'fe80::/10', 'fc00::/7', 'ff00::/8', '2001:db8::/32'].map((c) => ipaddr.IPv6.parseCIDR(c));
+// ::/96 covers ::, ::1 and the deprecated IPv4-compatible form (::7f00:1 is 127.0.0.1), which no
+// public host uses.
+const BLOCKED_V6 = ['::/96', 'fe80::/10', 'fc00::/7', 'ff00::/8', '2001:db8::/32'].map((c) => ipaddr.IPv6.parseCIDR(c));
 const NAT64 = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
 
 export type AddressVerdict = { public: true } | { public: false; reason: string };

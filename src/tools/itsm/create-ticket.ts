@@ -71,7 +71,9 @@ export const createTicketTool = defineJobTool({
         platform: args.platform,
         template: args.template,
         variables: args.variables,
-        idempotency_key: args.idempotency_key,
+        // Keys are scoped to the authenticated caller: another principal reusing a key (an alert
+        // id, say) gets its own ticket, never a look at someone else's.
+        idempotency_key: args.idempotency_key !== undefined && ctx.owner ? `${ctx.owner}\u0000${args.idempotency_key}` : args.idempotency_key,
         fields: {
           summary: args.summary,
           description: args.description,
