@@ -11,6 +11,7 @@ import { Metrics } from './observability/metrics.js';
 import { TemplateCatalog } from './providers/itsm/templates.js';
 import { KnowledgeService } from './providers/knowledge/service.js';
 import { ItsmService } from './providers/itsm/service.js';
+import { RedisKeyLock, RedisTicketLedger, RedisTokenStore } from './providers/itsm/redis-state.js';
 import { openDatabase, type Db } from './store/sqlite.js';
 import { RemediationService } from './providers/iris/remediation.js';
 import { RedisInstanceLock } from './providers/iris/redis-lock.js';
@@ -64,10 +65,29 @@ export function buildServices(options: BuildOptions): Services {
   const auditFile = config.store.data_dir === ':memory:' ? undefined : join(resolve(config.store.data_dir), 'audit.jsonl');
   const audit = new AuditLog(db, auditFile);
   const templates = new TemplateCatalog(config.templates, (template) => metrics.templateErrors.inc({ template }));
-  const itsm = new ItsmService({ config: config.itsm, env, db, breakers, metrics, logger, templates });
+  const redisPrefix = config.jobs.redis.prefix;
+  const itsm = new ItsmService({
+    config: config.itsm,
+    env,
+    db,
+    breakers,
+    metrics,
+    logger,
+    templates,
+    // Replicas share the ledger, the per-key lock and rotated tokens, or exactly-once breaks.
+    ...(jobBackend.redis
+      ? {
+          shared: {
+            ledger: new RedisTicketLedger(jobBackend.redis, redisPrefix),
+            keyLock: new RedisKeyLock(jobBackend.redis, redisPrefix),
+            tokens: new RedisTokenStore(jobBackend.redis, redisPrefix),
+          },
+        }
+      : {}),
+  });
   const knowledge = new KnowledgeService({ config, env, db, logger, metrics, breakers: (name, fn, signal) => breakers.run(name, fn, signal) });
   // With replicas on Redis, the one-remediation-per-instance lock must be shared too.
-  const lock = jobBackend.redis ? new RedisInstanceLock(jobBackend.redis, config.jobs.redis.prefix) : undefined;
+  const lock = jobBackend.redis ? new RedisInstanceLock(jobBackend.redis, redisPrefix) : undefined;
   const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, logger, breakers, env, lock });
   return { config, env, logger, metrics, breakers, db, jobs, jobBackend, audit, templates, itsm, knowledge, remediation };
 }

@@ -1,5 +1,6 @@
 // Credentials for ServiceNow and Jira: Basic, bearer PAT, ServiceNow OAuth (password and
 // client_credentials grants) and Atlassian OAuth 2.0 3LO with rotating, persisted refresh tokens.
+import type { KeyLock } from './key-lock.js';
 import { ShieldError } from '../../errors.js';
 import type { Db } from '../../store/sqlite.js';
 import type { HttpClient } from './http.js';
@@ -134,14 +135,20 @@ export class ServiceNowOAuth extends CachedTokenAuth {
 }
 
 /** Refresh tokens persisted in the embedded store (Atlassian rotates them on every use). */
-export class TokenStore {
+/** Rotated refresh tokens: persisted before use, shared by every replica that refreshes them. */
+export interface TokenStore {
+  get(name: string): Promise<string | undefined>;
+  put(name: string, token: string): Promise<void>;
+}
+
+export class SqliteTokenStore implements TokenStore {
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS itsm_oauth_tokens (name TEXT PRIMARY KEY, refresh_token TEXT NOT NULL, updated_at TEXT NOT NULL)`);
   }
-  get(name: string): string | undefined {
+  async get(name: string): Promise<string | undefined> {
     return (this.db.prepare('SELECT refresh_token FROM itsm_oauth_tokens WHERE name = ?').get(name) as { refresh_token: string } | undefined)?.refresh_token;
   }
-  put(name: string, token: string): void {
+  async put(name: string, token: string): Promise<void> {
     this.db
       .prepare('INSERT INTO itsm_oauth_tokens (name, refresh_token, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET refresh_token = excluded.refresh_token, updated_at = excluded.updated_at')
       .run(name, token, new Date().toISOString());
@@ -158,6 +165,8 @@ export interface AtlassianOAuthOptions {
   initialRefreshToken: string | undefined;
   refreshTokenEnv: string;
   store: TokenStore;
+  /** Serialises refreshes across processes: a rotated token must not be spent twice. */
+  lock: KeyLock;
   skewMs: number;
 }
 
@@ -167,11 +176,16 @@ export class AtlassianOAuth extends CachedTokenAuth {
     super(o.skewMs);
     if (!o.clientId) throw new ShieldError('FORBIDDEN', 'itsm.jira.auth.client_id is not configured.', { retryable: false });
     if (!o.clientSecret) throw missing('The OAuth client secret', o.clientSecretEnv);
-    if (!o.store.get(AtlassianOAuth.KEY) && !o.initialRefreshToken) throw missing('The OAuth refresh token', o.refreshTokenEnv);
   }
 
-  protected async fetchToken(signal: AbortSignal): Promise<TokenAnswer> {
-    const refresh = this.o.store.get(AtlassianOAuth.KEY) ?? this.o.initialRefreshToken!;
+  protected fetchToken(signal: AbortSignal): Promise<TokenAnswer> {
+    return this.o.lock.run(`oauth:${AtlassianOAuth.KEY}`, () => this.refresh(signal));
+  }
+
+  private async refresh(signal: AbortSignal): Promise<TokenAnswer> {
+    // Read under the lock: another process may have rotated the token a moment ago.
+    const refresh = (await this.o.store.get(AtlassianOAuth.KEY)) ?? this.o.initialRefreshToken;
+    if (!refresh) throw missing('The OAuth refresh token', this.o.refreshTokenEnv);
     const r = await this.o.http.send('POST', this.o.tokenUrl, {
       json: { grant_type: 'refresh_token', client_id: this.o.clientId, client_secret: this.o.clientSecret, refresh_token: refresh },
       signal,
@@ -188,7 +202,7 @@ export class AtlassianOAuth extends CachedTokenAuth {
       throw new ShieldError('UPSTREAM_UNAVAILABLE', `The Atlassian token endpoint answered ${r.status}.`, { status: r.status });
     }
     // Rotation: the old refresh token is dead from now on, so persist the new one before using it.
-    if (b.refresh_token) this.o.store.put(AtlassianOAuth.KEY, b.refresh_token);
+    if (b.refresh_token) await this.o.store.put(AtlassianOAuth.KEY, b.refresh_token);
     return b;
   }
 }

@@ -8,19 +8,29 @@ import { nextDelay, sleep, upstreamDelayMs, RETRYABLE_STATUSES, type ResetFormat
 import type { CreateContext, CreateOutcome, Platform, RetryInfo, TicketView, UpstreamRequest } from './types.js';
 
 /** Tickets Shield created, by platform and upstream idempotency key (Jira search lags; this does not). */
-export class TicketLedger {
+/**
+ * Tickets created per (platform, key): the first place a repeated key is looked for, and the only
+ * one that sees a ticket Jira search does not show yet. Shared across replicas on Redis.
+ */
+export interface TicketLedger {
+  get(platform: Platform, key: string): Promise<{ ticket: TicketView; jobId: string | null } | undefined>;
+  /** Record a ticket; the first record of a key wins. */
+  put(platform: Platform, key: string, ticket: TicketView, jobId: string): Promise<void>;
+}
+
+export class SqliteTicketLedger implements TicketLedger {
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS itsm_ledger (
       platform TEXT NOT NULL, upstream_key TEXT NOT NULL, ticket TEXT NOT NULL, job_id TEXT, created_at TEXT NOT NULL,
       PRIMARY KEY (platform, upstream_key))`);
   }
-  get(platform: Platform, key: string): { ticket: TicketView; jobId: string | null } | undefined {
+  async get(platform: Platform, key: string): Promise<{ ticket: TicketView; jobId: string | null } | undefined> {
     const row = this.db.prepare('SELECT ticket, job_id FROM itsm_ledger WHERE platform = ? AND upstream_key = ?').get(platform, key) as
       | { ticket: string; job_id: string | null }
       | undefined;
     return row ? { ticket: JSON.parse(row.ticket) as TicketView, jobId: row.job_id } : undefined;
   }
-  put(platform: Platform, key: string, ticket: TicketView, jobId: string): void {
+  async put(platform: Platform, key: string, ticket: TicketView, jobId: string): Promise<void> {
     this.db
       .prepare('INSERT OR IGNORE INTO itsm_ledger (platform, upstream_key, ticket, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(platform, key, JSON.stringify(ticket), jobId, new Date().toISOString());
@@ -133,13 +143,13 @@ export async function createExactlyOnce(ops: RemoteOps, deps: RemoteDeps, reques
   const { breakers, ledger, policy } = deps;
   const retry: RetryInfo = { attempts: 0, delays_ms: [], errors: [] };
   const name = ops.platform;
-  const found = (ticket: TicketView, created: boolean): CreateOutcome => {
-    ledger.put(name, key, ticket, ctx.jobId);
+  const found = async (ticket: TicketView, created: boolean): Promise<CreateOutcome> => {
+    await ledger.put(name, key, ticket, ctx.jobId);
     return { ticket, created, retry };
   };
   const lookup = (afterAmbiguous: boolean): Promise<TicketView | undefined> => breakers.run(name, (s) => ops.lookup(key, s, afterAmbiguous), ctx.signal);
 
-  const known = ledger.get(name, key);
+  const known = await ledger.get(name, key);
   if (known) return { ticket: known.ticket, created: known.jobId === ctx.jobId, retry };
 
   // needLookup: a ticket with this key may exist upstream, so the next step must be a look-up.

@@ -8,12 +8,13 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Db } from '../../store/sqlite.js';
 import { secretFromEnv } from '../../config/load.js';
-import { AtlassianOAuth, ServiceNowOAuth, TokenStore, basicAuth, bearerAuth, type AuthProvider } from './auth.js';
+import { AtlassianOAuth, ServiceNowOAuth, SqliteTokenStore, basicAuth, bearerAuth, type AuthProvider, type TokenStore } from './auth.js';
+import { LocalKeyLock, type KeyLock } from './key-lock.js';
 import { completeTemplateFields, mapNeutral, rulesFor, validateFields, type NeutralFields, type ValidationIssue } from './fields.js';
 import { HttpClient } from './http.js';
 import { JiraProvider } from './jira.js';
 import { LocalDesk } from './local.js';
-import { TicketLedger, type RemoteDeps } from './remote.js';
+import { SqliteTicketLedger, type RemoteDeps, type TicketLedger } from './remote.js';
 import { ServiceNowProvider } from './servicenow.js';
 import { PLATFORMS, type Platform, type TemplateCatalog, type VariableValue } from './templates.js';
 import type { CreateOutcome, TicketProvider, TicketView, UpstreamRequest } from './types.js';
@@ -43,6 +44,8 @@ export interface ItsmServiceOptions {
   metrics: Metrics;
   logger: Logger;
   templates: TemplateCatalog;
+  /** State several replicas must share (Redis); the embedded store when absent. */
+  shared?: { ledger: TicketLedger; keyLock: KeyLock; tokens: TokenStore };
 }
 
 /** The key as it travels upstream: stable, short, free of characters labels and queries reject. */
@@ -54,14 +57,17 @@ export class ItsmService {
   readonly ledger: TicketLedger;
   private readonly providers = new Map<Platform, TicketProvider>();
   private readonly clients: HttpClient[] = [];
-  private readonly keyLocks = new Map<string, Promise<unknown>>();
+  private readonly keyLock: KeyLock;
+  private readonly tokens: TokenStore;
   private readonly creations;
   private readonly duration;
   private readonly retries;
   private readonly validationErrors;
 
   constructor(private readonly o: ItsmServiceOptions) {
-    this.ledger = new TicketLedger(o.db);
+    this.ledger = o.shared?.ledger ?? new SqliteTicketLedger(o.db);
+    this.keyLock = o.shared?.keyLock ?? new LocalKeyLock();
+    this.tokens = o.shared?.tokens ?? new SqliteTokenStore(o.db);
     this.creations = o.metrics.counter('shield_itsm_ticket_creation_total', 'create_ticket outcomes per platform (created, existing, or the error code).', ['platform', 'outcome']);
     this.duration = o.metrics.histogram('shield_itsm_ticket_creation_duration_seconds', 'Time to create (or find) a ticket, retries included, in seconds.', ['platform']);
     this.retries = o.metrics.counter('shield_itsm_ticket_retry_attempts_total', 'Create requests retried after a failure.', ['platform']);
@@ -139,7 +145,8 @@ export class ItsmService {
               clientSecretEnv: a.client_secret_env,
               initialRefreshToken: secretFromEnv(env, a.refresh_token_env),
               refreshTokenEnv: a.refresh_token_env,
-              store: new TokenStore(db),
+              store: this.tokens,
+              lock: this.keyLock,
               skewMs: 30_000,
             });
     return new JiraProvider(c, http, auth, deps);
@@ -190,30 +197,24 @@ export class ItsmService {
     const { platform } = prepared;
     const started = process.hrtime.bigint();
     let outcome = 'error';
-    // Two calls with one key in this process run one after the other, so the second finds the first.
-    const lockKey = `${platform}:${prepared.upstreamKey}`;
-    const prev = this.keyLocks.get(lockKey) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const chained = prev.then(() => mine);
-    this.keyLocks.set(lockKey, chained);
     try {
-      await prev;
-      const result = await this.provider(platform).create(prepared.request, prepared.upstreamKey, {
-        signal: ctx.signal,
-        logger: ctx.logger,
-        jobId: ctx.jobId,
-        lookupFirst: ctx.callerKey || ctx.attempt > 1,
-        resumed: ctx.attempt > 1,
-      });
+      // Two calls with one key run one after the other (across replicas on Redis), so the second
+      // finds the first in the ledger.
+      const result = await this.keyLock.run(`${platform}:${prepared.upstreamKey}`, () =>
+        this.provider(platform).create(prepared.request, prepared.upstreamKey, {
+          signal: ctx.signal,
+          logger: ctx.logger,
+          jobId: ctx.jobId,
+          lookupFirst: ctx.callerKey || ctx.attempt > 1,
+          resumed: ctx.attempt > 1,
+        }),
+      );
       outcome = result.created ? 'created' : 'existing';
       return result;
     } catch (err) {
       outcome = err instanceof ShieldError ? err.code : 'INTERNAL';
       throw err;
     } finally {
-      release();
-      if (this.keyLocks.get(lockKey) === chained) this.keyLocks.delete(lockKey);
       this.creations.inc({ platform, outcome });
       this.duration.observe({ platform }, Number(process.hrtime.bigint() - started) / 1e9);
     }
