@@ -196,7 +196,11 @@ export class RemediationService {
   private loadPlan<B>(planId: string, action: 'cpf_change' | 'restart', instance: string, jobId: string): PlanRow<B> {
     const plan = this.plans.get<B>(planId);
     if (!plan || plan.action !== action) {
-      throw new ShieldError('NOT_FOUND', `No ${action === 'cpf_change' ? 'CPF change' : 'restart'} plan ${planId}.`, { hint: 'Call the tool without plan_id to make a plan first.' });
+      throw new ShieldError('NOT_FOUND', `No ${action === 'cpf_change' ? 'CPF change' : 'restart'} plan ${planId}.`, {
+        hint:
+          'Call the tool without plan_id to make a plan first. Plans live in the embedded store of the node that made them: ' +
+          'with replicas, serve remediation from the one node that hosts the instance.',
+      });
     }
     if (plan.instance !== instance) throw new ShieldError('CONFLICT', `Plan ${planId} is for instance ${plan.instance}, not ${instance}.`);
     const mine = plan.job_id === jobId;
