@@ -99,6 +99,7 @@ export async function closeServices(s: Services): Promise<void> {
   await s.knowledge.close();
   await s.jobs.store.close();
   await s.jobBackend.close();
+  s.audit.close();
   s.db.close();
   s.logger.flush();
 }

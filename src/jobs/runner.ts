@@ -328,29 +328,33 @@ export class JobRunner extends EventEmitter {
     try {
       if (claimed.cancel_requested) throw new ShieldError('CANCELLED', 'Cancelled on request.');
       const result = await def.run(claimed.input, ctx);
-      await progress.flush();
-      await this.finish(id, def.tool, { status: 'succeeded', result: result ?? null, error: null });
+      await this.finish(id, def.tool, { status: 'succeeded', result: result ?? null, error: null }, await progress.takePending());
       log.info({ duration_ms: Date.now() - started }, 'job succeeded');
     } catch (err) {
-      await progress.flush();
+      const last = await progress.takePending();
       if (entry.abortReason === 'shutdown') {
         // Leave it for the next start: resumable jobs run again, others are marked interrupted.
         const status: JobStatus = def.resumable ? 'queued' : 'interrupted';
-        await this.finish(id, def.tool, {
-          status,
-          ...(status === 'interrupted' ? { error: interruptedError(def.tool) } : {}),
-        });
+        await this.finish(
+          id,
+          def.tool,
+          {
+            status,
+            ...(status === 'interrupted' ? { error: interruptedError(def.tool) } : {}),
+          },
+          last,
+        );
         // A shared queue hands it to another replica now; a local one resumes it at the next start.
         if (status === 'queued' && !this.dispatcher.exclusive) await this.dispatcher.dispatch(id, def.tool, claimed.attempts + 1);
         log.warn({ status }, 'job stopped by shutdown');
       } else if (entry.abortReason === 'cancel' || (err instanceof ShieldError && err.code === 'CANCELLED')) {
-        await this.finish(id, def.tool, { status: 'cancelled', error: toErrorInfo(err) });
+        await this.finish(id, def.tool, { status: 'cancelled', error: toErrorInfo(err) }, last);
         log.info('job cancelled');
       } else {
         const info = toErrorInfo(err, claimed.trace_id ?? undefined);
         if (info.code === 'INTERNAL') log.error({ err }, 'job failed with an unexpected error');
         else log.warn({ code: info.code, message: info.message }, 'job failed');
-        await this.finish(id, def.tool, { status: 'failed', error: info });
+        await this.finish(id, def.tool, { status: 'failed', error: info }, last);
       }
     } finally {
       this.running.delete(id);
@@ -359,9 +363,9 @@ export class JobRunner extends EventEmitter {
     }
   }
 
-  private async finish(id: string, tool: string, patch: { status: JobStatus; result?: unknown; error?: JobRecord['error'] }): Promise<void> {
+  private async finish(id: string, tool: string, patch: { status: JobStatus; result?: unknown; error?: JobRecord['error'] }, progress?: JobProgress): Promise<void> {
     const terminal = isTerminal(patch.status);
-    const rec = await this.store.update(id, { ...patch, ...(terminal ? { finished_at: nowIso() } : {}) });
+    const rec = await this.store.update(id, { ...patch, ...(progress ? { progress } : {}), ...(terminal ? { finished_at: nowIso() } : {}) });
     this.metrics.jobsTotal.inc({ tool, status: patch.status });
     if (rec) this.settle(rec);
   }
@@ -371,9 +375,14 @@ export class JobRunner extends EventEmitter {
   }
 
   /** Throttled progress: every report reaches listeners, the store sees one write per interval. */
-  private progressWriter(id: string, log: Logger): ((p: JobProgress) => void) & { flush(): Promise<void> } {
+  /**
+   * Throttled progress: every report reaches listeners at once; the store sees at most one write
+   * per interval, none at all for a job that ends within the first interval (its last report goes
+   * into the same write that records the end: `takePending`).
+   */
+  private progressWriter(id: string, log: Logger): ((p: JobProgress) => void) & { takePending(): Promise<JobProgress | undefined> } {
     let pending: JobProgress | undefined;
-    let lastWrite = 0;
+    let lastWrite = Date.now();
     let timer: NodeJS.Timeout | undefined;
     let writing: Promise<unknown> = Promise.resolve();
     const write = (): void => {
@@ -394,12 +403,14 @@ export class JobRunner extends EventEmitter {
           write();
         }, wait);
       }
-    }) as ((p: JobProgress) => void) & { flush(): Promise<void> };
-    fn.flush = async () => {
+    }) as ((p: JobProgress) => void) & { takePending(): Promise<JobProgress | undefined> };
+    fn.takePending = async () => {
       clearTimeout(timer);
       timer = undefined;
-      write();
       await writing;
+      const p = pending;
+      pending = undefined;
+      return p;
     };
     return fn;
   }

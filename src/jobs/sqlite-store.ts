@@ -1,4 +1,5 @@
 // JobStore on the embedded SQLite database.
+import type Database from 'better-sqlite3';
 import type { Db } from '../store/sqlite.js';
 import type { ErrorInfo } from '../errors.js';
 import { newJobId, nowIso, type JobPatch, type JobProgress, type JobRecord, type JobStatus, type NewJob } from './model.js';
@@ -82,6 +83,17 @@ export class SqliteJobStore implements JobStore {
     );
   }
 
+  /** Statements by SQL text: updates and listings come in a few shapes, each compiled once. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   async insert(job: NewJob): Promise<JobRecord> {
     const id = job.id ?? newJobId();
     this.insertStmt.run({ id, tool: job.tool, input: JSON.stringify(job.input ?? null), owner: job.owner, trace_id: job.trace_id, now: nowIso() });
@@ -106,7 +118,7 @@ export class SqliteJobStore implements JobStore {
       where += ` AND status IN (${onlyIf.map((_, i) => `@s${i}`).join(', ')})`;
       onlyIf.forEach((s, i) => (params[`s${i}`] = s));
     }
-    const res = this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE ${where}`).run(params);
+    const res = this.statement(`UPDATE jobs SET ${sets.join(', ')} WHERE ${where}`).run(params);
     if (res.changes === 0) return undefined;
     return this.get(id);
   }
@@ -134,7 +146,7 @@ export class SqliteJobStore implements JobStore {
       query.statuses.forEach((s, i) => (params[`st${i}`] = s));
     }
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT @limit`;
-    return this.db.prepare<Record<string, unknown>, Row>(sql).all(params).map(fromRow);
+    return (this.statement(sql).all(params) as Row[]).map(fromRow);
   }
 
   async deleteFinishedBefore(iso: string): Promise<number> {

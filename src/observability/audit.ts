@@ -1,5 +1,5 @@
 // Append-only audit trail: a JSON-lines file beside the store, and the same entries in the store.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db } from '../store/sqlite.js';
 
@@ -26,6 +26,7 @@ export class AuditLog {
   private readonly db: Db;
   private readonly file: string | undefined;
   private readonly insert;
+  private fd: number | undefined;
 
   /** file: the JSON-lines path, or undefined for an in-memory store (tests). */
   constructor(db: Db, file: string | undefined) {
@@ -44,7 +45,11 @@ export class AuditLog {
     CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;`);
     this.insert = db.prepare(`INSERT INTO audit (ts, kind, actor, tool, target, plan_hash, job_id, trace_id, outcome, details)
       VALUES (@ts, @kind, @actor, @tool, @target, @plan_hash, @job_id, @trace_id, @outcome, @details)`);
-    if (file) mkdirSync(dirname(file), { recursive: true });
+    if (file) {
+      mkdirSync(dirname(file), { recursive: true });
+      // Opened once in append mode: each entry is one write(2), in order, never rewriting the past.
+      this.fd = openSync(file, 'a', 0o600);
+    }
   }
 
   record(entry: AuditEntry): AuditRecord {
@@ -63,8 +68,13 @@ export class AuditLog {
     };
     const seq = Number(this.insert.run(row).lastInsertRowid);
     const rec: AuditRecord = { seq, ts, ...entry };
-    if (this.file) appendFileSync(this.file, `${JSON.stringify(rec)}\n`, { mode: 0o600 });
+    if (this.fd !== undefined) writeSync(this.fd, `${JSON.stringify(rec)}\n`);
     return rec;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 
   list(filter: { kind?: string; target?: string; job_id?: string; limit?: number } = {}): AuditRecord[] {

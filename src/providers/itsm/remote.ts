@@ -19,21 +19,21 @@ export interface TicketLedger {
 }
 
 export class SqliteTicketLedger implements TicketLedger {
-  constructor(private readonly db: Db) {
+  private readonly select;
+  private readonly insert;
+  constructor(db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS itsm_ledger (
       platform TEXT NOT NULL, upstream_key TEXT NOT NULL, ticket TEXT NOT NULL, job_id TEXT, created_at TEXT NOT NULL,
       PRIMARY KEY (platform, upstream_key))`);
+    this.select = db.prepare<[string, string], { ticket: string; job_id: string | null }>('SELECT ticket, job_id FROM itsm_ledger WHERE platform = ? AND upstream_key = ?');
+    this.insert = db.prepare('INSERT OR IGNORE INTO itsm_ledger (platform, upstream_key, ticket, job_id, created_at) VALUES (?, ?, ?, ?, ?)');
   }
   async get(platform: Platform, key: string): Promise<{ ticket: TicketView; jobId: string | null } | undefined> {
-    const row = this.db.prepare('SELECT ticket, job_id FROM itsm_ledger WHERE platform = ? AND upstream_key = ?').get(platform, key) as
-      | { ticket: string; job_id: string | null }
-      | undefined;
+    const row = this.select.get(platform, key);
     return row ? { ticket: JSON.parse(row.ticket) as TicketView, jobId: row.job_id } : undefined;
   }
   async put(platform: Platform, key: string, ticket: TicketView, jobId: string): Promise<void> {
-    this.db
-      .prepare('INSERT OR IGNORE INTO itsm_ledger (platform, upstream_key, ticket, job_id, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(platform, key, JSON.stringify(ticket), jobId, new Date().toISOString());
+    this.insert.run(platform, key, JSON.stringify(ticket), jobId, new Date().toISOString());
   }
 }
 

@@ -22,6 +22,8 @@ const glideDate = (d: Date): string => d.toISOString().slice(0, 19).replace('T',
 export class ServiceNowFake extends FakeHttpServer {
   /** Committed records per table. */
   readonly tables = new Map<string, SnRecord[]>();
+  /** Fields some record has (queries on others are ignored, as upstream does). */
+  private readonly knownFields = new Set(['correlation_id', 'number', 'sys_id', 'short_description', 'state']);
   private seq = 10_000;
   private readonly accessTokens = new Map<string, number>();
   private readonly refreshTokens = new Set<string>();
@@ -129,6 +131,7 @@ export class ServiceNowFake extends FakeHttpServer {
     rec.priority = String(Math.min(5, Math.max(1, (Number.isFinite(u) ? u : 3) + (Number.isFinite(i) ? i : 3) - 1)));
     const rows = this.tables.get(table) ?? [];
     rows.push(rec);
+    for (const f of Object.keys(rec)) this.knownFields.add(f);
     this.tables.set(table, rows);
     return rec;
   }
@@ -144,14 +147,17 @@ export class ServiceNowFake extends FakeHttpServer {
   /** field=value^field2!=x^ORfield3LIKEy; unknown fields are silently ignored, as upstream does. */
   private query(rows: SnRecord[], q: string): SnRecord[] {
     if (!q) return rows;
-    const known = new Set(rows.flatMap((r) => Object.keys(r)).concat(['correlation_id', 'number', 'sys_id', 'short_description', 'state']));
-    const terms = q.split('^').filter((t) => t && !t.startsWith('ORDERBY'));
+    // Terms are parsed once per query; fields no record has are ignored (a typo matches everything).
+    const terms = q
+      .split('^')
+      .filter((t) => t && !t.startsWith('ORDERBY'))
+      .map((t) => /^(?:OR)?([a-z_][a-z0-9_]*)(!=|LIKE|=)(.*)$/.exec(t))
+      .filter((m): m is RegExpExecArray => m !== null && this.knownFields.has(m[1]!))
+      .map((m) => ({ field: m[1]!, op: m[2]!, value: m[3]! }));
     return rows.filter((r) =>
-      terms.every((t) => {
-        const m = /^(?:OR)?([a-z_][a-z0-9_]*)(!=|LIKE|=)(.*)$/.exec(t);
-        if (!m || !known.has(m[1]!)) return true;
-        const v = r[m[1]!] ?? '';
-        return m[2] === '=' ? v === m[3] : m[2] === '!=' ? v !== m[3] : v.includes(m[3]!);
+      terms.every(({ field, op, value }) => {
+        const v = r[field] ?? '';
+        return op === '=' ? v === value : op === '!=' ? v !== value : v.includes(value);
       }),
     );
   }
