@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/providers/iris/cpf.js';
 import { setFaults } from '../../src/providers/iris/emulator/state.js';
 import { connectClient, makeApp, testConfig } from '../helpers/app.js';
-import { call, cleanupInstances, ensureBuilt, errOf, makeInstance, qlistState, remediationConfig, startEmulator, type TestInstance } from './helpers.js';
+import { call, cleanupInstances, ensureBuilt, errOf, makeInstance, qlistState, remediationConfig, startEmulator, waitJob, type TestInstance } from './helpers.js';
 
 let healthy: TestInstance;
 let busy: TestInstance;
 let slowStop: TestInstance;
 let badCpf: TestInstance;
+let slowStart: TestInstance;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -19,7 +20,8 @@ beforeAll(async () => {
   busy = await makeInstance('busy', { faults: { active_users: [{ pid: 4242, user: 'alice', namespace: 'USER', client: '10.0.0.7' }] } });
   slowStop = await makeInstance('slowstop', { faults: { stop_delay_ms: 4000 }, timeouts: { stop_ms: 600 } });
   badCpf = await makeInstance('badcpf', { faults: { reject_cpf: [{ section: 'config', parameter: 'gmheap', value: '65536' }], log_on_start: [] } });
-  for (const i of [healthy, busy, slowStop, badCpf]) startEmulator(i.dir);
+  slowStart = await makeInstance('slowstart', { faults: { start_delay_ms: 1200 } });
+  for (const i of [healthy, busy, slowStop, badCpf, slowStart]) startEmulator(i.dir);
 });
 afterAll(() => cleanupInstances());
 
@@ -149,5 +151,36 @@ describe('restart_instance', () => {
     expect(e.message).toContain('did not come up healthy');
     expect(e.details).toMatchObject({ checks: { qlist: false, tcp: false } });
     await s.close();
+  });
+});
+
+describe('restart_instance and cancellation', () => {
+  it('a cancel after the stop does not leave the instance down: start and health checks run to their end', async () => {
+    const app = await makeApp({ config: testConfig(remediationConfig([slowStart]), { jobs: { tools: { restart_instance: { inline_budget_ms: 0 } } } }) });
+    const client = await connectClient(app);
+    try {
+      const plan = await call(client, 'restart_instance', { instance: 'slowstart', reason: 'activate configuration' });
+      if (!plan.handle) throw new Error(plan.text);
+      // The plan is a job too: follow it to its result.
+      const planned = plan.handle.result ? plan.handle : await waitJob(client, plan.handle.job.id);
+      const apply = await call(client, 'restart_instance', { instance: 'slowstart', reason: 'go ahead', plan_id: planned.result!.plan_id });
+      if (!apply.handle) throw new Error(apply.text);
+      const id = apply.handle.job.id;
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const r = (await client.callTool({ name: 'get_job_status', arguments: { job_id: id } })).structuredContent as { job: { progress?: { message?: string } } };
+        if (r.job.progress?.message?.startsWith('starting')) break;
+        if (Date.now() > deadline) throw new Error('the restart never reached its start step');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(qlistState(slowStart.dir)).toMatch(/^down/);
+      await client.callTool({ name: 'cancel_job', arguments: { job_id: id } });
+      const done = await waitJob(client, id);
+      expect(done.job.status).toBe('succeeded');
+      expect(qlistState(slowStart.dir)).toMatch(/^running/);
+    } finally {
+      await client.close();
+      await app.close();
+    }
   });
 });

@@ -263,25 +263,7 @@ export class RemediationService {
         run.progress({ done: 1, total: 5, message: 'waiting for approval' });
         try {
           approvedBy = (
-            await obtainApproval(
-              {
-                policy: inst.policy,
-                instance: inst.name,
-                planId,
-                planHash: plan.plan_hash,
-                action: 'cpf_change',
-                summary: cpfSummary(body, planId),
-                jobId: run.jobId,
-                requester: run.actor,
-                signal: run.signal,
-                setStatus: run.setStatus,
-                askHuman: run.askHuman,
-                onDecision: (a, o) => this.count(a, o),
-              },
-              this.approvals,
-              this.d.audit,
-              { ttlMs: this.d.config.approval_ttl_s * 1000, pollMs: this.d.config.approval_poll_ms },
-            )
+            await this.approve(inst, planId, plan.plan_hash, 'cpf_change', cpfSummary(body, planId), run)
           ).by;
         } catch (err) {
           if (err instanceof ShieldError && err.code === 'POLICY_DENIED' && (inst.policy === 'off' || inst.policy === 'plan_only')) {
@@ -453,25 +435,7 @@ export class RemediationService {
     const auditBase = { tool: 'restart_instance', target: inst.name, plan_hash: plan.plan_hash, job_id: run.jobId };
     return this.withLock(inst, run, async () => {
       run.progress({ done: 0, total: 6, message: 'waiting for approval' });
-      const { by } = await obtainApproval(
-        {
-          policy: inst.policy,
-          instance: inst.name,
-          planId,
-          planHash: plan.plan_hash,
-          action: 'restart',
-          summary: restartSummary(body, planId),
-          jobId: run.jobId,
-          requester: run.actor,
-          signal: run.signal,
-          setStatus: run.setStatus,
-          askHuman: run.askHuman,
-          onDecision: (a, o) => this.count(a, o),
-        },
-        this.approvals,
-        this.d.audit,
-        { ttlMs: this.d.config.approval_ttl_s * 1000, pollMs: this.d.config.approval_poll_ms },
-      );
+      const { by } = await this.approve(inst, planId, plan.plan_hash, 'restart', restartSummary(body, planId), run);
       if (!this.plans.update(planId, { status: 'applying', job_id: run.jobId }, ['planned'])) {
         throw new ShieldError('CONFLICT', `Plan ${planId} was taken by another job.`);
       }
@@ -575,6 +539,29 @@ export class RemediationService {
         report,
       );
     });
+  }
+
+  /** Approval of a plan per the instance's policy (auto, a human via the client, or an operator). */
+  private approve(inst: ResolvedInstance, planId: string, planHash: string, action: 'cpf_change' | 'restart', summary: string, run: RemediationRun) {
+    return obtainApproval(
+      {
+        policy: inst.policy,
+        instance: inst.name,
+        planId,
+        planHash,
+        action,
+        summary,
+        jobId: run.jobId,
+        requester: run.actor,
+        signal: run.signal,
+        setStatus: run.setStatus,
+        askHuman: run.askHuman,
+        onDecision: (a, o) => this.count(a, o),
+      },
+      this.approvals,
+      this.d.audit,
+      { ttlMs: this.d.config.approval_ttl_s * 1000, pollMs: this.d.config.approval_poll_ms },
+    );
   }
 
   private async startAndCheck(inst: ResolvedInstance, ctl: IrisControl, run: RemediationRun, stepNo: number) {
