@@ -163,6 +163,16 @@ describe('ServiceNow create_ticket', () => {
     expect(withKey(r.idempotency_key)[0]!.number).toBe(r.number);
   });
 
+  it('a 201 whose body has no record is treated like a lost answer: looked up, never sent twice', async () => {
+    ctx = await start(snConfig(), env);
+    const before = posts();
+    fake.inject({ kind: 'garbled' }, { target: 'create' });
+    const r = await createTicket(ctx.client, { summary: 'garbled', idempotency_key: 'garbled-0001' });
+    expect(posts() - before).toBe(1);
+    expect(withKey(r.idempotency_key)).toHaveLength(1);
+    expect(withKey(r.idempotency_key)[0]!.number).toBe(r.number);
+  });
+
   it('without a caller key, a lost answer is still not duplicated (the job is the key)', async () => {
     ctx = await start(snConfig(), env);
     fake.inject({ kind: 'lost' });

@@ -11,7 +11,9 @@ export type Fault =
   /** Handle the request (commit it), then answer after `ms`. */
   | { kind: 'slow'; ms: number }
   /** Handle the request (commit it), then drop the connection: the duplicate-ticket trap. */
-  | { kind: 'lost' };
+  | { kind: 'lost' }
+  /** Handle the request (commit it), then answer its status with a body that says nothing. */
+  | { kind: 'garbled' };
 
 export type FaultTarget = 'create' | 'lookup' | 'any';
 
@@ -109,6 +111,7 @@ export abstract class FakeHttpServer {
       req.socket.destroy();
       return;
     }
+    if (fault?.kind === 'garbled') reply = { status: reply.status, body: {} };
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.ms));
     if (!res.destroyed) this.write(res, reply);
   }
