@@ -1,4 +1,5 @@
 // Structured JSON logs on stderr (stdout belongs to the protocol on stdio), secrets redacted.
+import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -51,8 +52,41 @@ export function isoTimestamp(): string {
 /** Each logger's sibling for the per-call access line (same destination, no redaction pass). */
 const accessLoggers = new WeakMap<Logger, Logger>();
 
+/**
+ * stderr, written once per turn of the event loop: lines logged while a call is answered are
+ * written right after the answer has gone out (setImmediate), in one write(2), rather than in
+ * front of it. Nothing waits on a timer or a thread, and whatever is pending is written
+ * synchronously when the process exits (an uncaught exception included).
+ */
+export function deferredFdDestination(fd: number): pino.DestinationStream & { flushSync(): void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flushSync = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    try {
+      writeSync(fd, text);
+    } catch {
+      // stderr is gone (the client closed it): there is no one left to read the line.
+    }
+  };
+  process.once('exit', flushSync);
+  return {
+    write(line: string): void {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushSync);
+      }
+    },
+    flushSync,
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const dest = (options.stream ?? pino.destination({ fd: options.fd ?? 2, sync: true })) as pino.DestinationStream;
+  const dest = (options.stream ?? deferredFdDestination(options.fd ?? 2)) as pino.DestinationStream;
   const base = {
     level: options.level,
     name: options.name ?? 'shield-mcp',

@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { accessLoggerOf, createLogger, isoTimestamp } from '../../src/observability/logger.js';
+import { mkdtempSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accessLoggerOf, createLogger, deferredFdDestination, isoTimestamp } from '../../src/observability/logger.js';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -36,5 +39,22 @@ describe('logger', () => {
     const { lines, logger } = capture();
     accessLoggerOf(logger).info({ trace_id: 'x', tool: 'render_template', outcome: 'ok' }, 'tool call');
     expect(lines[0]).toMatchObject({ level: 'info', name: 'shield-mcp', trace_id: 'x', msg: 'tool call' });
+  });
+});
+
+describe('the stderr destination', () => {
+  it('writes the lines of one turn together, right after it, in order', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'shield-log-')), 'err.log');
+    const fd = openSync(file, 'w');
+    const dest = deferredFdDestination(fd);
+    dest.write('{"n":1}\n');
+    dest.write('{"n":2}\n');
+    expect(readFileSync(file, 'utf8')).toBe(''); // not in front of the answer being sent
+    await new Promise((r) => setImmediate(r));
+    expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+    dest.write('{"n":3}\n');
+    dest.flushSync(); // what process exit does
+    expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+    closeSync(fd);
   });
 });
