@@ -6,6 +6,7 @@ import type { CommandContext } from './commands.js';
 import { UsageError } from './args.js';
 import { AuditLog } from '../observability/audit.js';
 import { ApprovalStore } from '../providers/iris/store.js';
+import { recordOperatorDecision } from '../providers/iris/approval.js';
 import { openDatabase } from '../store/sqlite.js';
 
 function open(ctx: CommandContext): { store: ApprovalStore; audit: AuditLog; close(): void } {
@@ -35,27 +36,12 @@ async function decide(ctx: CommandContext, decision: 'approved' | 'denied'): Pro
   const { store, audit, close } = open(ctx);
   try {
     const by = operator(ctx.env);
-    const { ok, row } = store.decide(jobId, decision, by, reason);
-    if (!row) {
-      process.stderr.write(`shield-mcp: no approval is pending for ${jobId}\n`);
+    const res = recordOperatorDecision(store, audit, { jobId, decision, by, reason, via: 'cli' });
+    if (!res.ok) {
+      process.stderr.write(`shield-mcp: cannot decide ${jobId}: ${res.reason}\n`);
       return 1;
     }
-    if (!ok) {
-      const why = row.status === 'pending' ? 'it expired' : `it is already ${row.status}${row.decided_by ? ` by ${row.decided_by}` : ''}`;
-      process.stderr.write(`shield-mcp: cannot decide ${jobId}: ${why}\n`);
-      return 1;
-    }
-    audit.record({
-      kind: decision === 'approved' ? 'approval' : 'denial',
-      actor: by,
-      tool: row.action === 'cpf_change' ? 'apply_cpf_change' : 'restart_instance',
-      target: row.instance,
-      plan_hash: row.plan_hash,
-      job_id: jobId,
-      outcome: decision,
-      details: { plan_id: row.plan_id, via: 'cli', reason },
-    });
-    process.stdout.write(`${decision} ${jobId} (plan ${row.plan_id} on ${row.instance}) as ${by}\n`);
+    process.stdout.write(`${decision} ${jobId} (plan ${res.row.plan_id} on ${res.row.instance}) as ${by}\n`);
     return 0;
   } finally {
     close();

@@ -8,6 +8,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
 import { createMcpServer, principalOf, type CreateServerOptions } from '../server.js';
+import { handleAdmin } from './admin.js';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -195,6 +196,7 @@ export async function serveHttp(app: App, options: HttpServeOptions): Promise<Ht
       return;
     }
     if (options.authenticator?.route && (await options.authenticator.route(req, res, url))) return;
+    if (await handleAdmin(app, options.authenticator, req, res, url)) return;
     if (url.pathname !== cfg.path) return jsonRpcError(res, 404, 'Not found');
     if (!app.ready) return jsonRpcError(res, 503, 'Shutting down', { 'retry-after': '5' });
     if (options.authenticator) {

@@ -3,7 +3,7 @@
 import { ShieldError } from '../../errors.js';
 import type { ApprovalPolicy } from '../../config/sections/remediation.js';
 import type { AuditLog } from '../../observability/audit.js';
-import type { ApprovalStore, PlanAction } from './store.js';
+import type { ApprovalRow, ApprovalStore, PlanAction } from './store.js';
 
 /** Asks the human at the client; undefined when there was no answer (cancelled, timed out, failed). */
 export type AskHuman = (message: string, signal: AbortSignal) => Promise<{ approved: boolean; reason?: string } | undefined>;
@@ -120,4 +120,31 @@ function denied(by: string, reason: string | null): ShieldError {
     details: { denied_by: by, reason },
     hint: 'Do not retry the same plan; address the reason given, or ask the operator.',
   });
+}
+
+export type OperatorDecision = { ok: true; row: ApprovalRow } | { ok: false; reason: string; row?: ApprovalRow };
+
+/**
+ * An operator's decision on a job waiting for approval (the CLI, the admin endpoint): recorded
+ * once, only while the request is pending and unexpired, and audited with who and how.
+ */
+export function recordOperatorDecision(
+  store: ApprovalStore,
+  audit: AuditLog,
+  d: { jobId: string; decision: 'approved' | 'denied'; by: string; reason: string | null; via: 'cli' | 'http' },
+): OperatorDecision {
+  const { ok, row } = store.decide(d.jobId, d.decision, d.by, d.reason);
+  if (!row) return { ok: false, reason: `no approval is pending for ${d.jobId}` };
+  if (!ok) return { ok: false, row, reason: row.status === 'pending' ? 'it expired' : `it is already ${row.status}${row.decided_by ? ` by ${row.decided_by}` : ''}` };
+  audit.record({
+    kind: d.decision === 'approved' ? 'approval' : 'denial',
+    actor: d.by,
+    tool: row.action === 'cpf_change' ? 'apply_cpf_change' : 'restart_instance',
+    target: row.instance,
+    plan_hash: row.plan_hash,
+    job_id: d.jobId,
+    outcome: d.decision,
+    details: { plan_id: row.plan_id, via: d.via, reason: d.reason },
+  });
+  return { ok: true, row };
 }
