@@ -26,10 +26,13 @@ describe('shield-mcp over stdio (spawned)', () => {
     const out = structured(await srv.client.callTool({ name: 'render_template', arguments: { template: 'rca_incident', platform: 'jira', variables: { service: 'db', incident_ref: 'INC1', summary: 's', root_cause: 'rc', impact: 'i', actions: '- a' } } }));
     expect(out.platform).toBe('jira');
     expect(errorOf(await srv.client.callTool({ name: 'render_template', arguments: { template: '' } })).code).toBe('INVALID_INPUT');
-    const lines = srv.stderr().trim().split('\n');
-    expect(lines.length).toBeGreaterThan(0);
+    // Log lines reach stderr right after the answers; wait (bounded) for both calls' lines.
+    const complete = (): string[] => srv.stderr().split('\n').slice(0, -1); // the last piece may be partial
+    const deadline = Date.now() + 5000;
+    while (complete().filter((l) => l.includes('"msg":"tool call"')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const lines = complete();
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
-    expect(lines.some((l) => l.includes('"msg":"tool call"'))).toBe(true);
+    expect(lines.filter((l) => l.includes('"msg":"tool call"'))).toHaveLength(2);
   });
 });
 
