@@ -11,7 +11,7 @@ const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
 const prefix = `shield-test-${randomBytes(6).toString('hex')}`;
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
+  const keys = await redis.keys(`${prefix}*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
 });
