@@ -11,7 +11,6 @@ Serve MCP (default command):
   --port P                 HTTP port (default 8787; 0 picks a free port)
   --data-dir DIR           Directory of the embedded store (default ./data)
   --log-level LEVEL        trace|debug|info|warn|error|fatal|silent (default info)
-  --fixtures               HTTP only: serve the MCP conformance suite's fixtures, not Shield's tools
 
 Other commands:
   tools                    Print the tool inventory as JSON (after config filtering)
@@ -40,7 +39,6 @@ export interface ParsedArgs {
   port?: number;
   dataDir?: string;
   logLevel?: string;
-  fixtures?: boolean;
   reason?: string;
   help: boolean;
   version: boolean;
@@ -62,7 +60,6 @@ export function parseCli(argv: string[]): ParsedArgs {
         port: { type: 'string' },
         'data-dir': { type: 'string' },
         'log-level': { type: 'string' },
-        fixtures: { type: 'boolean' },
         reason: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -90,7 +87,6 @@ export function parseCli(argv: string[]): ParsedArgs {
     ...(port !== undefined ? { port } : {}),
     ...(v['data-dir'] ? { dataDir: v['data-dir'] } : {}),
     ...(v['log-level'] ? { logLevel: v['log-level'] } : {}),
-    ...(v.fixtures ? { fixtures: true } : {}),
     ...(v.reason ? { reason: v.reason } : {}),
     help: v.help ?? false,
     version: v.version ?? false,
@@ -103,7 +99,6 @@ export function flagOverrides(a: ParsedArgs): Record<string, unknown> {
   if (a.transport) server.transport = a.transport;
   if (a.host) server.host = a.host;
   if (a.port !== undefined) server.port = a.port;
-  if (a.fixtures) server.http = { fixtures: true };
   const out: Record<string, unknown> = {};
   if (Object.keys(server).length) out.server = server;
   if (a.dataDir) out.store = { data_dir: a.dataDir };

@@ -6,15 +6,12 @@ import type { CommandContext } from './commands.js';
 /** HTTP and its auth load only when serving HTTP: stdio start-up stays lean. */
 async function serveOverHttp(app: App, config: Config) {
   const [{ serveHttp }, { createHttpAuth }] = await Promise.all([import('../transports/http.js'), import('../transports/auth/authenticator.js')]);
-  const fixtures = config.server.http.fixtures ? (await import('../conformance/fixtures.js')).createFixturesServer : undefined;
   const auth = createHttpAuth(config, { logger: app.services.logger });
   return serveHttp(app, {
     host: config.server.host,
     port: config.server.port,
     ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
     serverOptions: { visibleTools: auth.visibleTools },
-    // Conformance fixtures mode: the suite's fixture tools instead of the Shield inventory.
-    ...(fixtures ? { serverFactory: () => fixtures(app) } : {}),
   });
 }
 

@@ -80,8 +80,6 @@ export const configSchema = z
             /** Stateful sessions idle longer than this are closed, in ms. */
             session_idle_timeout_ms: z.number().int().positive().default(30 * 60_000),
             max_sessions: z.number().int().positive().default(1000),
-            /** Conformance fixtures mode: serve the fixture tools, resources and prompts of the MCP conformance suite instead of the inventory. */
-            fixtures: z.boolean().default(false),
           })
           .strict()
           .prefault({}),

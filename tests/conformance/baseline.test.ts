@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compare, judge, parseBaseline, readResults, scenarioOfDir, type Baseline } from '../../src/conformance/baseline.js';
+import { compare, judge, parseBaseline, readResults, scenarioOfDir, type Baseline } from '../../conformance/baseline.js';
 
 const baseline = (...scenarios: string[]): Baseline => ({
   conformance_version: '0.1.13',

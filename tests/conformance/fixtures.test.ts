@@ -1,5 +1,5 @@
 // Conformance fixtures mode over real Streamable HTTP with the real SDK client: the fixtures the
-// suite's scenarios call behave as the scenarios check, and `serve` wires fixtures mode from config.
+// suite's scenarios call behave as the scenarios check, and conformance/server.ts serves them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +13,9 @@ import {
   type LoggingMessageNotification,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createFixturesServer, ERROR_TEXT, FIXTURE_PNG_BASE64, SIMPLE_TEXT } from '../../src/conformance/fixtures.js';
+import { createFixturesServer, ERROR_TEXT, FIXTURE_PNG_BASE64, SIMPLE_TEXT } from '../../conformance/fixtures.js';
 import { serveHttp, type HttpHandle } from '../../src/transports/http.js';
 import { makeApp } from '../helpers/app.js';
-import { flagOverrides, parseCli } from '../../src/cli/args.js';
-import { loadConfig } from '../../src/config/load.js';
 
 async function connect(url: string): Promise<{ client: Client; logs: LoggingMessageNotification['params'][] }> {
   const client = new Client({ name: 'fixtures-test', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {} } });
@@ -149,11 +147,11 @@ describe('conformance fixtures mode over Streamable HTTP', () => {
   });
 });
 
-describe('shield-mcp serve with config/conformance.json (fixtures mode wiring)', () => {
+describe('conformance/server.ts (what npm run conformance starts)', () => {
   let child: ChildProcess;
   let url = '';
   beforeAll(async () => {
-    child = spawn(process.execPath, ['dist/main.js', 'serve', '--config', 'config/conformance.json', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, ['--import', 'tsx', 'conformance/server.ts', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     url = await new Promise<string>((resolve, reject) => {
       let err = '';
       const t = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 20_000);
@@ -182,14 +180,5 @@ describe('shield-mcp serve with config/conformance.json (fixtures mode wiring)',
     expect(tools.map((t) => t.name)).toContain('test_simple_text');
     expect(tools.map((t) => t.name)).not.toContain('render_template');
     await client.close();
-  });
-});
-
-describe('--fixtures flag', () => {
-  it('maps to server.http.fixtures and keeps the other http settings', () => {
-    const config = loadConfig({ overrides: [flagOverrides(parseCli(['serve', '--transport', 'http', '--fixtures']))] });
-    expect(config.server.http.fixtures).toBe(true);
-    expect(config.server.http.path).toBe('/mcp');
-    expect(loadConfig({ overrides: [flagOverrides(parseCli(['serve']))] }).server.http.fixtures).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { README, readmeWithTable } from '../../src/docs/tool-table.js';
+import { README, readmeWithTable } from '../../scripts/tool-table.js';
 
 describe('README', () => {
   const readme = readFileSync(README, 'utf8');

@@ -2,7 +2,7 @@
 // held to Atlassian's OpenAPI when ../shared is present; search lag, faults, OAuth 3LO rotation.
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JiraFake, JIRA_OPENAPI_PATH, adfProblems } from '../fakes/jira.js';
+import { JiraFake, JIRA_OPENAPI_PATH, adfProblems } from '../fakes/jira/jira-fake.js';
 import { errorOf } from '../helpers/app.js';
 import { createTicket, fastItsm, start, type Ctx } from './helpers.js';
 

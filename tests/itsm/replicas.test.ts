@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JiraFake, JIRA_OPENAPI_PATH } from '../fakes/jira.js';
+import { JiraFake, JIRA_OPENAPI_PATH } from '../fakes/jira/jira-fake.js';
 import { RedisKeyLock } from '../../src/providers/itsm/redis-state.js';
 import { createTicket, fastItsm, start, type Ctx } from './helpers.js';
 

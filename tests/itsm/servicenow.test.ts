@@ -1,7 +1,7 @@
 // create_ticket against the ServiceNow fake through a real MCP client: every fault ends with
 // exactly one ticket upstream per call, none lost; the breaker opens, fails fast and recovers.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceNowFake } from '../fakes/servicenow.js';
+import { ServiceNowFake } from '../fakes/servicenow/servicenow-fake.js';
 import { errorOf } from '../helpers/app.js';
 import { createTicket, fastItsm, metric, start, type Ctx } from './helpers.js';
 

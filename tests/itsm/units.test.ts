@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nextDelay, parseRateLimitReset, parseRetryAfter, upstreamDelayMs, type RetryPolicy } from '../../src/providers/itsm/retry.js';
 import { mapNeutral, rulesFor, validateFields } from '../../src/providers/itsm/fields.js';
 import { parseMarkdown, renderDescription, toAdf, toPlain, toWiki } from '../../src/providers/itsm/markdown.js';
-import { adfProblems } from '../fakes/jira.js';
+import { adfProblems } from '../fakes/jira/jira-fake.js';
 
 const NOW = Date.parse('2026-11-21T10:00:00Z');
 

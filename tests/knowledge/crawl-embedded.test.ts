@@ -2,7 +2,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { htmlPage, startSite, testSitePages, type LocalSite } from '../../src/providers/knowledge/fakes/site.js';
+import { htmlPage, startSite, testSitePages, type LocalSite } from '../fakes/site/site.js';
 import { connectClient, errorOf, makeApp, structured } from '../helpers/app.js';
 
 interface CrawlHandle {

@@ -5,9 +5,9 @@ import { resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { startOllamaFake, type OllamaFake } from '../../src/providers/knowledge/fakes/ollama-fake.js';
-import { startQdrantFake, type QdrantFake } from '../../src/providers/knowledge/fakes/qdrant-fake.js';
-import { startSite, testSitePages, type LocalSite } from '../../src/providers/knowledge/fakes/site.js';
+import { startOllamaFake, type OllamaFake } from '../fakes/ollama/ollama-fake.js';
+import { startQdrantFake, type QdrantFake } from '../fakes/qdrant/qdrant-fake.js';
+import { startSite, testSitePages, type LocalSite } from '../fakes/site/site.js';
 import { connectClient, errorOf, makeApp, structured } from '../helpers/app.js';
 
 const OPENAPI = resolve(process.cwd(), '..', 'shared', 'reference', 'specs', 'qdrant-openapi.json');

@@ -1,7 +1,7 @@
 // The knowledge demo module runs against a real server and answers the gmheap question from the runbook site.
 import { describe, expect, it } from 'vitest';
-import { knowledgeDemo } from '../../src/demo/knowledge.js';
-import { createTranscript } from '../../src/demo/transcript.js';
+import { knowledgeDemo } from '../../demo/knowledge.js';
+import { createTranscript } from '../../demo/transcript.js';
 import { connectClient, makeApp } from '../helpers/app.js';
 
 describe('knowledge demo', () => {

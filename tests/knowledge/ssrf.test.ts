@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShieldError } from '../../src/errors.js';
 import { SafeFetcher } from '../../src/providers/knowledge/fetcher.js';
-import { startSite, htmlPage, type LocalSite } from '../../src/providers/knowledge/fakes/site.js';
+import { startSite, htmlPage, type LocalSite } from '../fakes/site/site.js';
 import { classifyAddress, vetUrl, type GuardPolicy, type Resolver } from '../../src/providers/knowledge/ssrf.js';
 
 const strict: GuardPolicy = { allowedPorts: [80, 443], allowPrivateNetworks: false, allowPrivateOrigins: [] };

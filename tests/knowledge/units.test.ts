@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkMarkdown, contentHash } from '../../src/providers/knowledge/chunk.js';
 import { inDomains, normalizeUrl, parseSitemap, pathMatcher } from '../../src/providers/knowledge/crawler.js';
 import { SafeFetcher } from '../../src/providers/knowledge/fetcher.js';
-import { startSite, type LocalSite } from '../../src/providers/knowledge/fakes/site.js';
+import { startSite, type LocalSite } from '../fakes/site/site.js';
 import { ERROR_TTL_MS, parseRobots, productToken, RobotsCache } from '../../src/providers/knowledge/robots.js';
 import { ftsQuery } from '../../src/providers/knowledge/sqlite-index.js';
 import { systemResolver } from '../../src/providers/knowledge/ssrf.js';

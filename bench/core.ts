@@ -8,7 +8,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ms, percentile, type BenchSection } from './report.js';
 
-const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+/** Baseline servers compiled to plain JavaScript (bench/tsconfig.json), so they start as Shield does. */
+const BASELINES = join(ROOT, 'build', 'bench-servers');
 
 interface Spawned {
   client: Client;
@@ -63,7 +66,7 @@ export async function benchCore(options: { calls?: number } = {}): Promise<Bench
     }
     const baselineStartups: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const s = await spawnServer([join(DIST, 'bench', 'echo-server.js')]);
+      const s = await spawnServer([join(BASELINES, 'echo-server.js')]);
       await s.client.listTools();
       baselineStartups.push(performance.now() - s.startedAt);
       await s.client.close();
@@ -72,7 +75,7 @@ export async function benchCore(options: { calls?: number } = {}): Promise<Bench
     // Both servers run side by side and take turns in blocks, so drift in machine load lands on
     // both alike rather than on whichever ran second.
     const shield = await spawnServer(shieldArgs);
-    const echo = await spawnServer([join(DIST, 'bench', 'echo-server.js')]);
+    const echo = await spawnServer([join(BASELINES, 'echo-server.js')]);
     await shield.client.listTools();
     await echo.client.listTools();
     const args = { template: 'outage', platform: 'servicenow', variables: { service: 'payments', symptoms: '502s', started_at: 'now' } };

@@ -1,5 +1,5 @@
-// `npm run conformance`: start the built server over HTTP in conformance fixtures mode on a free
-// loopback port, run the official MCP conformance suite (the pinned devDependency, from
+// `npm run conformance`: start Shield's HTTP transport serving the suite's fixtures
+// (conformance/server.ts) on a free loopback port, run the official MCP conformance suite (the pinned devDependency, from
 // node_modules: nothing is downloaded) against it, and compare the scenarios with the
 // expected-failures baseline. Exit 0 only when every failing scenario is baselined and every
 // baselined scenario still fails. The server and the suite are always stopped.
@@ -10,11 +10,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compare, parseBaseline, readResults } from './baseline.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
 const SUITE_PKG = join(ROOT, 'node_modules/@modelcontextprotocol/conformance');
 const SUITE_BIN = join(SUITE_PKG, 'dist/index.js');
 const BASELINE = join(ROOT, 'conformance/expected-failures.json');
-const SERVER_CONFIG = join(ROOT, 'config/conformance.json');
 
 const SERVER_START_TIMEOUT_MS = 20_000;
 const SUITE_TIMEOUT_MS = 180_000;
@@ -39,9 +39,9 @@ async function stop(child: ChildProcess, graceMs = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Start `shield-mcp serve` in fixtures mode; resolve with its /mcp URL from the "listening" log line. */
+/** Start the fixtures server (conformance/server.ts); resolve with its /mcp URL from the "listening" log line. */
 function startServer(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/main.js'), 'serve', '--config', SERVER_CONFIG, '--port', '0'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'server.ts'), '--port', '0'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env },

@@ -1,7 +1,7 @@
 // A faithful local double of the ServiceNow Table API (+ /oauth_token.do) on 127.0.0.1, with
 // fault injection. Shared by the tests and the bench.
 import { randomBytes } from 'node:crypto';
-import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from './fake-http.js';
+import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from '../http.js';
 
 export type SnRecord = Record<string, string>;
 

@@ -1,6 +1,6 @@
 // Demo: crawl a bundled runbook site on loopback, then answer an operator's question from it.
 import type { DemoModule } from './transcript.js';
-import { startRunbookSite } from '../providers/knowledge/fakes/runbooks.js';
+import { startRunbookSite } from '../tests/fakes/site/runbooks.js';
 
 let siteUrl = '';
 

@@ -34,9 +34,9 @@ interface Closable {
 }
 
 async function startShield(mode: Mode): Promise<Closable> {
-  const { loadConfig } = await import('../config/load.js');
-  const { startApp } = await import('../app.js');
-  const { serveHttp } = await import('../transports/http.js');
+  const { loadConfig } = await import('../src/config/load.js');
+  const { startApp } = await import('../src/app.js');
+  const { serveHttp } = await import('../src/transports/http.js');
   const config = loadConfig({
     overrides: [
       {

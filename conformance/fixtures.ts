@@ -21,8 +21,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
-import type { App } from '../app.js';
-import { SERVER_VERSION } from '../server.js';
+import type { App } from '../src/app.js';
+import { SERVER_VERSION } from '../src/server.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { deepMerge } from '../config/load.js';
+import { deepMerge } from '../src/config/load.js';
 import { createTranscript, type DemoModule } from './transcript.js';
 import { coreDemo } from './core.js';
 import { itsmDemo } from './itsm.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     }
     const configFile = join(workDir, 'demo-config.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    const main = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
+    const main = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [main, '--config', configFile],

@@ -1,6 +1,6 @@
 // A faithful local double of Ollama's embedding API: deterministic hashed bag-of-words vectors.
 import { createHash } from 'node:crypto';
-import { listen, readBody, sendJson, type LocalServer } from './http.js';
+import { listen, readBody, sendJson, type LocalServer } from '../knowledge-http.js';
 
 export interface OllamaFakeOptions {
   /** Models that are "pulled", with their dimension. */

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createEmulatorState, emulatorCommand, killEmulator } from '../providers/iris/emulator/state.js';
+import { createEmulatorState, emulatorCommand, killEmulator } from '../src/providers/iris/emulator/state.js';
 import type { DemoModule } from './transcript.js';
 
 const run = promisify(execFile);

@@ -2,9 +2,13 @@
 // markup) and of Atlassian's OAuth token endpoint, on 127.0.0.1, with fault injection and a
 // search index that lags behind writes, as Cloud's /search/jql does.
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from './fake-http.js';
+import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from '../http.js';
 import { OpenApiChecker } from './openapi-check.js';
+
+/** Atlassian's OpenAPI, read from ../shared (never copied into the project). */
+export const JIRA_OPENAPI_PATH = resolve(process.cwd(), '..', 'shared', 'reference', 'specs', 'jira-cloud-platform-openapi-2022.json');
 
 export interface JiraIssue {
   id: string;

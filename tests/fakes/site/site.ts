@@ -1,7 +1,7 @@
 // A local website on loopback for tests, the bench and the demo: pages, links, robots.txt, a sitemap,
 // redirects, a slow page, an oversized page and non-HTML content. Pages can be changed between crawls.
 import type { ServerResponse } from 'node:http';
-import { listen, type LocalServer } from './http.js';
+import { listen, type LocalServer } from '../knowledge-http.js';
 
 export interface SitePage {
   status?: number;

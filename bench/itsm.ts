@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { request } from 'undici';
-import { startApp } from '../app.js';
-import { loadConfig } from '../config/load.js';
-import { createLogger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
-import { ServiceNowFake } from '../providers/itsm/fakes/servicenow-fake.js';
-import { createMcpServer } from '../server.js';
+import { startApp } from '../src/app.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/observability/logger.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { ServiceNowFake } from '../tests/fakes/servicenow/servicenow-fake.js';
+import { createMcpServer } from '../src/server.js';
 import { ms, percentile, type BenchRow, type BenchSection } from './report.js';
 
 interface Run {

@@ -2,7 +2,7 @@
 // with Qdrant's envelopes and errors; request bodies are validated against Qdrant's OpenAPI file when given.
 import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listen, readBody, sendJson, type LocalServer } from './http.js';
+import { listen, readBody, sendJson, type LocalServer } from '../knowledge-http.js';
 import { OpenApiValidator, type OpenApiDoc } from './openapi-validate.js';
 
 type Payload = Record<string, unknown>;

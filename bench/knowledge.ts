@@ -1,15 +1,15 @@
 // Knowledge bench: crawl throughput on the local site (politeness delay 0 for loopback) and
 // qdrant_find latency on the embedded index at 10k and 100k chunks. Self-contained and bounded.
 import { Writable } from 'node:stream';
-import { BreakerRegistry } from '../breakers/registry.js';
-import { loadConfig } from '../config/load.js';
-import { createLogger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
-import { startSite, testSitePages } from '../providers/knowledge/fakes/site.js';
-import { KnowledgeService } from '../providers/knowledge/service.js';
-import { SqliteKnowledgeIndex } from '../providers/knowledge/sqlite-index.js';
-import { chunkId, type StoredChunk } from '../providers/knowledge/store.js';
-import { openDatabase } from '../store/sqlite.js';
+import { BreakerRegistry } from '../src/breakers/registry.js';
+import { loadConfig } from '../src/config/load.js';
+import { createLogger } from '../src/observability/logger.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { startSite, testSitePages } from '../tests/fakes/site/site.js';
+import { KnowledgeService } from '../src/providers/knowledge/service.js';
+import { SqliteKnowledgeIndex } from '../src/providers/knowledge/sqlite-index.js';
+import { chunkId, type StoredChunk } from '../src/providers/knowledge/store.js';
+import { openDatabase } from '../src/store/sqlite.js';
 import { ms, percentile, type BenchRow, type BenchSection } from './report.js';
 
 const silent = (): ReturnType<typeof createLogger> => createLogger({ level: 'silent', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
