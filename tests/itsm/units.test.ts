@@ -1,6 +1,6 @@
 // Unit tests: retry-delay parsing and policy, field validation, Markdown conversion and truncation.
 import { describe, expect, it } from 'vitest';
-import { nextDelay, parseRateLimitReset, parseRetryAfter, upstreamDelayMs, type RetryPolicy } from '../../src/providers/itsm/retry.js';
+import { nextDelay, parseRateLimitReset, parseRetryAfter, upstreamDelayMs, type RetryPolicy } from '../../src/upstream/retry.js';
 import { mapNeutral, rulesFor, validateFields } from '../../src/providers/itsm/fields.js';
 import { parseMarkdown, renderDescription, toAdf, toPlain, toWiki } from '../../src/providers/itsm/markdown.js';
 import { adfProblems } from '../fakes/jira/jira-fake.js';

@@ -6,7 +6,7 @@ import type { AuthProvider } from './auth.js';
 import { HttpClient, HttpStatusError, type HttpResponse } from './http.js';
 import { renderDescription } from './markdown.js';
 import { createExactlyOnce, type RemoteDeps, type RemoteOps } from './remote.js';
-import { sleep } from './retry.js';
+import { wait } from '../../upstream/retry.js';
 import type { CreateContext, CreateOutcome, TicketProvider, TicketView, UpstreamRequest } from './types.js';
 
 type JiraConfig = ItsmConfig['jira'];
@@ -113,7 +113,7 @@ export class JiraProvider implements TicketProvider {
     for (let round = 0; round < 1000; round++) {
       const t = await this.searchOnce(key, signal);
       if (t || Date.now() + this.cfg.lookup_poll_ms > deadline) return t;
-      await sleep(this.cfg.lookup_poll_ms, signal);
+      await wait(this.cfg.lookup_poll_ms, signal);
     }
     return undefined;
   }

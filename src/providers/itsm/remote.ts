@@ -4,7 +4,7 @@ import { ShieldError } from '../../errors.js';
 import type { BreakerRegistry } from '../../breakers/registry.js';
 import type { Db } from '../../store/sqlite.js';
 import { HttpStatusError, TransportError } from './http.js';
-import { nextDelay, sleep, upstreamDelayMs, RETRYABLE_STATUSES, type ResetFormat, type RetryPolicy } from './retry.js';
+import { nextDelay, wait, upstreamDelayMs, RETRYABLE_STATUSES, type ResetFormat, type RetryPolicy } from '../../upstream/retry.js';
 import type { CreateContext, CreateOutcome, Platform, RetryInfo, TicketView, UpstreamRequest } from './types.js';
 
 /** Tickets Shield created, by platform and upstream idempotency key (Jira search lags; this does not). */
@@ -196,7 +196,7 @@ export async function createExactlyOnce(ops: RemoteOps, deps: RemoteDeps, reques
     }
     retry.delays_ms.push(decision.delayMs);
     deps.onRetry();
-    await sleep(decision.delayMs, ctx.signal).catch(() => {
+    await wait(decision.delayMs, ctx.signal).catch(() => {
       throw withRetryInfo(new ShieldError('CANCELLED', `Creating the ${name} ticket was cancelled.`), retry);
     });
   }

@@ -1,5 +1,7 @@
-// Retry policy for ticket upstreams: what is retryable, and how long to wait before the next try,
-// honouring Retry-After and X-RateLimit-Reset (whose format differs between ServiceNow and Jira).
+// The one retry/back-off module for every upstream (ITSM, Ollama, Qdrant, crawled hosts): what is
+// retryable, how long to wait before the next try (the upstream's announced delay, Retry-After or
+// X-RateLimit-Reset, understood here and nowhere else), and a wait that a cancellation ends.
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -78,18 +80,43 @@ export function nextDelay(policy: RetryPolicy, nextAttempt: number, hintMs: numb
   return { retry: true, delayMs: Math.max(policy.baseDelayMs / 2, Math.round(exp + spread)) };
 }
 
-/** Sleep that ends early (rejecting) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Wait `ms`, ending early (rejecting with the signal's reason) when the signal aborts. */
+export async function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw signal.reason as Error;
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  } catch (err) {
+    // timers/promises rejects with an AbortError; callers expect the signal's own reason.
+    if (signal?.aborted) throw signal.reason as Error;
+    throw err;
+  }
+}
+
+export interface RetryOptions {
+  policy: RetryPolicy;
+  signal?: AbortSignal | undefined;
+  /** Whether a failure may be retried, and the delay the upstream announced (ms), if any. */
+  classify(err: unknown): { retry: boolean; hintMs?: number | undefined };
+  /** Called before each wait (metrics, logs). */
+  onRetry?: (info: { attempt: number; delayMs: number; err: unknown }) => void;
+  random?: () => number;
+}
+
+/**
+ * Run `fn` until it succeeds, a failure is not retryable, the attempts run out or the upstream
+ * asks for a wait beyond the policy's cap (then the last failure is thrown). Waits are cancellable.
+ */
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      const c = o.classify(err);
+      if (!c.retry || o.signal?.aborted) throw err;
+      const decision = nextDelay(o.policy, attempt + 1, c.hintMs, o.random);
+      if (!decision.retry) throw err;
+      o.onRetry?.({ attempt, delayMs: decision.delayMs, err });
+      await wait(decision.delayMs, o.signal);
+    }
+  }
 }
