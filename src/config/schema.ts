@@ -4,6 +4,7 @@ import { itsmSection } from './sections/itsm.js';
 import { knowledgeSection } from './sections/knowledge.js';
 import { remediationSection } from './sections/remediation.js';
 import { authSection } from './sections/auth.js';
+import { TOOLSETS, toolsetSchema } from './toolsets.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -53,9 +54,6 @@ const templateSchema = z
   .strict();
 
 export type TemplateConfig = z.infer<typeof templateSchema>;
-
-export const TOOLSETS = ['itsm', 'knowledge', 'jobs', 'remediation'] as const;
-export type Toolset = (typeof TOOLSETS)[number];
 
 export const configSchema = z
   .object({
@@ -160,7 +158,7 @@ export const configSchema = z
       .prefault({}),
     tools: z
       .object({
-        enabled_toolsets: z.array(z.enum(TOOLSETS)).default([...TOOLSETS]),
+        enabled_toolsets: z.array(toolsetSchema).default([...TOOLSETS]),
         /** Register only tools whose readOnlyHint is true. */
         read_only: z.boolean().default(false),
       })

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ShieldError, fromErrorInfo, toErrorInfo, type ErrorInfo } from '../errors.js';
-import type { Toolset } from '../config/schema.js';
+import type { Toolset } from '../config/toolsets.js';
 import type { JobContext } from '../jobs/runner.js';
 import { toHandle, type JobHandle, type JobProgress, type JobRecord } from '../jobs/model.js';
 import { accessLoggerOf, type Logger } from '../observability/logger.js';

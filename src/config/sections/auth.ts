@@ -1,16 +1,12 @@
 // Configuration of inbound authentication on the HTTP transport: mode, static tokens (hashed),
 // the OAuth resource server, the scope -> toolset map and the per-principal rate limit.
 import { z } from 'zod';
-import type { Toolset } from '../schema.js';
-
-// Listed here rather than imported: schema.ts imports this module, so a value import would cycle.
-const TOOLSET_NAMES = ['itsm', 'knowledge', 'jobs', 'remediation'] as const satisfies readonly Toolset[];
-const toolset = z.enum(TOOLSET_NAMES);
+import { TOOLSETS, toolsetSchema } from '../toolsets.js';
 
 /** What one scope grants: every tool of `toolsets`, or only their read-only tools. */
 export const scopeGrantSchema = z
   .object({
-    toolsets: z.array(toolset),
+    toolsets: z.array(toolsetSchema),
     /** Only tools whose readOnlyHint is true. */
     read_only: z.boolean().default(false),
   })
@@ -23,7 +19,7 @@ export type ScopeGrant = z.infer<typeof scopeGrantSchema>;
  * poll and cancel what they started (job ownership keeps them to their own jobs).
  */
 export const DEFAULT_SCOPES: Record<string, ScopeGrant> = {
-  'shield:read': { toolsets: ['itsm', 'knowledge', 'jobs', 'remediation'], read_only: true },
+  'shield:read': { toolsets: [...TOOLSETS], read_only: true },
   'shield:itsm': { toolsets: ['itsm', 'jobs'], read_only: false },
   'shield:knowledge': { toolsets: ['knowledge', 'jobs'], read_only: false },
   'shield:remediation': { toolsets: ['remediation', 'jobs'], read_only: false },
