@@ -1,11 +1,12 @@
-// loadConfig: default.json, then each --config file merged over it, validated once by the schema.
+// loadConfig: config/default.json (the shipped ticket templates), then each --config file merged
+// over it, validated once by the schema, which supplies every default setting.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
-/** config/ beside src/ and dist/: the shipped defaults, templates and catalogs. */
+/** config/ beside src/ and dist/: the shipped ticket templates and the IRIS parameter catalog. */
 export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config');
 export const DEFAULT_CONFIG_FILE = resolve(CONFIG_DIR, 'default.json');
 
@@ -29,11 +30,11 @@ export class ConfigError extends Error {
 }
 
 export interface LoadConfigOptions {
-  /** Files merged in order over the defaults. */
+  /** Files merged in order over config/default.json. */
   files?: string[];
   /** Extra objects merged after the files (tests, CLI flags). */
   overrides?: unknown[];
-  /** Skip config/default.json (tests that want schema defaults only). */
+  /** Skip config/default.json: no shipped templates (settings still get the schema's defaults). */
   skipDefaults?: boolean;
 }
 

@@ -1,4 +1,6 @@
 // The one configuration schema: every key, its default and its unit, validated once at start-up.
+// Defaults live here and in sections/*.ts only; config/default.json holds the shipped ticket
+// templates and no settings (tests/config/defaults.test.ts keeps it that way).
 import { z } from 'zod';
 import { itsmSection } from './sections/itsm.js';
 import { knowledgeSection } from './sections/knowledge.js';
@@ -26,6 +28,19 @@ export const breakerPolicySchema = z
   .strict();
 
 export type BreakerPolicy = z.infer<typeof breakerPolicySchema>;
+
+/** breakers.defaults: each field defaulted on its own, so a file may set only what it changes. */
+const breakerDefaultsSchema = z
+  .object({
+    timeout_ms: breakerPolicySchema.shape.timeout_ms.default(10_000),
+    error_threshold_percent: breakerPolicySchema.shape.error_threshold_percent.default(50),
+    volume_threshold: breakerPolicySchema.shape.volume_threshold.default(5),
+    reset_timeout_ms: breakerPolicySchema.shape.reset_timeout_ms.default(30_000),
+    rolling_window_ms: breakerPolicySchema.shape.rolling_window_ms.default(10_000),
+    rolling_buckets: breakerPolicySchema.shape.rolling_buckets.default(10),
+  })
+  .strict()
+  .prefault({});
 
 const templateSchema = z
   .object({
@@ -116,6 +131,7 @@ export const configSchema = z
           .prefault({}),
         /** Finished jobs are deleted this long after they end, in seconds. */
         ttl_s: z.number().int().positive().default(7 * 24 * 3600),
+        /** How often finished jobs older than ttl_s are looked for and deleted, in ms. */
         cleanup_interval_ms: z.number().int().positive().default(10 * 60_000),
         /** Suggested polling interval returned with a job handle, in ms. */
         poll_after_ms: z.number().int().positive().default(1000),
@@ -141,14 +157,8 @@ export const configSchema = z
       .prefault({}),
     breakers: z
       .object({
-        defaults: breakerPolicySchema.prefault({
-          timeout_ms: 10_000,
-          error_threshold_percent: 50,
-          volume_threshold: 5,
-          reset_timeout_ms: 30_000,
-          rolling_window_ms: 10_000,
-          rolling_buckets: 10,
-        }),
+        /** The policy of every breaker, before its entry in upstreams. */
+        defaults: breakerDefaultsSchema,
         /** Breakers made on demand (host:<name>, iris:<name>) kept at most; least recently used closed ones go first. */
         max_dynamic: z.number().int().positive().default(256),
         /** Per-upstream overrides, keyed by breaker name (servicenow, jira, qdrant, ollama, ...). */
