@@ -77,6 +77,7 @@ function asRecord(h: AnyHeaders): Headers {
  * The wait a failure's upstream announced, in ms: the Retry-After / X-RateLimit-Reset headers the
  * failed answer carried, or the seconds a client library already read from them (`retry_after`).
  * Follows `cause`, so an error translated to a ShieldError still tells what the upstream asked.
+ * `format` is how this upstream writes X-RateLimit-Reset (Unix seconds unless it says otherwise).
  */
 export function announcedDelayMs(err: unknown, format: ResetFormat = 'unix_seconds', now = Date.now()): number | undefined {
   let e = err;
