@@ -1,6 +1,8 @@
 // The one retry/back-off module for every upstream (ITSM, Ollama, Qdrant, crawled hosts): what is
 // retryable, how long to wait before the next try (the upstream's announced delay, Retry-After or
 // X-RateLimit-Reset, understood here and nowhere else), and a wait that a cancellation ends.
+// Not here on purpose: the single resend after a 401 (itsm/auth.ts sendAuthorized) is a new
+// credential, not a failure retried after a pause.
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface RetryPolicy {
@@ -62,6 +64,37 @@ export function upstreamDelayMs(headers: Headers, format: ResetFormat, now = Dat
   return parseRetryAfter(header(headers, 'retry-after'), now) ?? parseRateLimitReset(header(headers, 'x-ratelimit-reset'), format, now);
 }
 
+/** Headers as undici gives them (a plain record) or as fetch gives them (an object with get()). */
+type AnyHeaders = Headers | { get(name: string): string | null };
+
+function asRecord(h: AnyHeaders): Headers {
+  if (typeof (h as { get?: unknown }).get !== 'function') return h as Headers;
+  const get = (n: string): string | undefined => (h as { get(name: string): string | null }).get(n) ?? undefined;
+  return { 'retry-after': get('retry-after'), 'x-ratelimit-reset': get('x-ratelimit-reset') };
+}
+
+/**
+ * The wait a failure's upstream announced, in ms: the Retry-After / X-RateLimit-Reset headers the
+ * failed answer carried, or the seconds a client library already read from them (`retry_after`).
+ * Follows `cause`, so an error translated to a ShieldError still tells what the upstream asked.
+ * `format` is how this upstream writes X-RateLimit-Reset (Unix seconds unless it says otherwise).
+ */
+export function announcedDelayMs(err: unknown, format: ResetFormat = 'unix_seconds', now = Date.now()): number | undefined {
+  let e = err;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    const { headers, retry_after } = e as { headers?: unknown; retry_after?: unknown };
+    // @qdrant/js-client-rest 1.18 throws QdrantClientResourceExhaustedError with retry_after in
+    // seconds, but reads only the header's first character ("30" arrives as 3): a lower bound.
+    if (typeof retry_after === 'number' && Number.isFinite(retry_after) && retry_after >= 0) return Math.round(retry_after * 1000);
+    if (typeof headers === 'object' && headers !== null) {
+      const ms = upstreamDelayMs(asRecord(headers as AnyHeaders), format, now);
+      if (ms !== undefined) return ms;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 export type DelayDecision = { retry: true; delayMs: number } | { retry: false; reason: 'attempts_exhausted' | 'wait_too_long'; waitMs?: number };
 
 /**
@@ -104,7 +137,8 @@ export interface RetryOptions {
 
 /**
  * Run `fn` until it succeeds, a failure is not retryable, the attempts run out or the upstream
- * asks for a wait beyond the policy's cap (then the last failure is thrown). Waits are cancellable.
+ * asks for a wait beyond the policy's cap (then the last failure is thrown). A cancellation during
+ * a wait ends it at once with the signal's reason.
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -1,56 +1,8 @@
-// Unit tests: retry-delay parsing and policy, field validation, Markdown conversion and truncation.
+// Unit tests: field validation, Markdown conversion and truncation (retry delays: tests/upstream/retry.test.ts).
 import { describe, expect, it } from 'vitest';
-import { nextDelay, parseRateLimitReset, parseRetryAfter, upstreamDelayMs, type RetryPolicy } from '../../src/upstream/retry.js';
 import { mapNeutral, rulesFor, validateFields } from '../../src/providers/itsm/fields.js';
 import { parseMarkdown, renderDescription, toAdf, toPlain, toWiki } from '../../src/providers/itsm/markdown.js';
 import { adfProblems } from '../fakes/jira/jira-fake.js';
-
-const NOW = Date.parse('2026-11-21T10:00:00Z');
-
-describe('retry delays', () => {
-  it.each([
-    ['0', 0],
-    ['5', 5000],
-    ['1.5', 1500],
-    ['Sat, 21 Nov 2026 10:00:30 GMT', 30_000],
-    ['Sat, 21 Nov 2026 09:00:00 GMT', 0],
-    ['soon', undefined],
-    ['', undefined],
-    [undefined, undefined],
-  ])('Retry-After %j -> %j ms', (v, ms) => {
-    expect(parseRetryAfter(v, NOW)).toBe(ms);
-  });
-
-  it('X-RateLimit-Reset is Unix seconds on ServiceNow and ISO-8601 on Jira', () => {
-    expect(parseRateLimitReset(String(NOW / 1000 + 20), 'unix_seconds', NOW)).toBe(20_000);
-    expect(parseRateLimitReset('2026-11-21T10:15Z', 'iso8601', NOW)).toBe(15 * 60_000);
-    expect(parseRateLimitReset('2026-11-21T10:00:10.000Z', 'iso8601', NOW)).toBe(10_000);
-    expect(parseRateLimitReset('2026-11-21T10:15Z', 'unix_seconds', NOW)).toBeUndefined();
-    expect(parseRateLimitReset('1763719200', 'iso8601', NOW)).toBeUndefined();
-  });
-
-  it('Retry-After wins over X-RateLimit-Reset', () => {
-    expect(upstreamDelayMs({ 'retry-after': '2', 'x-ratelimit-reset': String(NOW / 1000 + 60) }, 'unix_seconds', NOW)).toBe(2000);
-    expect(upstreamDelayMs({ 'x-ratelimit-reset': String(NOW / 1000 + 60) }, 'unix_seconds', NOW)).toBe(60_000);
-  });
-
-  const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, multiplier: 2, maxDelayMs: 300, jitter: 0.5, maxRetryAfterMs: 5000 };
-
-  it('backs off exponentially with jitter, capped, and stops after max attempts', () => {
-    expect(nextDelay({ ...policy, jitter: 0 }, 2, undefined)).toEqual({ retry: true, delayMs: 100 });
-    expect(nextDelay({ ...policy, jitter: 0 }, 3, undefined)).toEqual({ retry: true, delayMs: 200 });
-    expect(nextDelay({ ...policy, jitter: 0 }, 4, undefined)).toEqual({ retry: true, delayMs: 300 });
-    expect(nextDelay(policy, 5, undefined)).toEqual({ retry: false, reason: 'attempts_exhausted' });
-    expect(nextDelay(policy, 2, undefined, () => 0)).toEqual({ retry: true, delayMs: 50 });
-    expect(nextDelay(policy, 2, undefined, () => 1)).toEqual({ retry: true, delayMs: 150 });
-  });
-
-  it('honours an upstream hint up to the cap; 0 becomes the base delay, never a tight loop', () => {
-    expect(nextDelay(policy, 2, 0)).toEqual({ retry: true, delayMs: 100 });
-    expect(nextDelay(policy, 2, 2500)).toEqual({ retry: true, delayMs: 2500 });
-    expect(nextDelay(policy, 2, 60_000)).toEqual({ retry: false, reason: 'wait_too_long', waitMs: 60_000 });
-  });
-});
 
 describe('field validation', () => {
   it('accumulates every problem with its code', () => {

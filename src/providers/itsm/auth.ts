@@ -3,13 +3,33 @@
 import type { KeyLock } from './key-lock.js';
 import { ShieldError } from '../../errors.js';
 import type { Db } from '../../store/sqlite.js';
-import type { HttpClient } from './http.js';
+import type { HttpClient, HttpResponse } from './http.js';
 
 export interface AuthProvider {
   /** The Authorization header value for the next request (may fetch a token). */
   header(signal: AbortSignal): Promise<string>;
   /** A 401 said the credential expired: forget it. Returns false when nothing can be refreshed. */
   invalidate(): boolean;
+}
+
+/**
+ * One request with the current credential, sent a second time straight away if a 401 says a
+ * refreshable credential expired. A 401 means the request was not processed, and the remedy is a new
+ * credential, not a pause: this is re-authentication, not a retry (those are upstream/retry.ts).
+ * Any status comes back as the response.
+ */
+export async function sendAuthorized(
+  http: HttpClient,
+  auth: AuthProvider,
+  method: 'GET' | 'POST',
+  path: string,
+  json: unknown,
+  signal: AbortSignal,
+): Promise<HttpResponse> {
+  const send = async (): Promise<HttpResponse> =>
+    http.send(method, path, { headers: { authorization: await auth.header(signal) }, signal, ...(json !== undefined ? { json } : {}) });
+  const res = await send();
+  return res.status === 401 && auth.invalidate() ? send() : res;
 }
 
 const missing = (what: string, env: string): ShieldError =>

@@ -2,7 +2,7 @@
 // markup, /search). The idempotency key travels as a label; search lags, so a ledger backs it.
 import { ShieldError } from '../../errors.js';
 import type { ItsmConfig } from '../../config/sections/itsm.js';
-import type { AuthProvider } from './auth.js';
+import { sendAuthorized, type AuthProvider } from './auth.js';
 import { HttpClient, HttpStatusError, type HttpResponse } from './http.js';
 import { renderDescription } from './markdown.js';
 import { createExactlyOnce, type RemoteDeps, type RemoteOps } from './remote.js';
@@ -75,14 +75,11 @@ export class JiraProvider implements TicketProvider {
     });
   }
 
+  /** One request with auth (sendAuthorized); a non-2xx answer throws HttpStatusError. */
   private async call(method: 'GET' | 'POST', path: string, json: unknown, signal: AbortSignal): Promise<HttpResponse> {
-    for (let round = 0; ; round++) {
-      const headers = { authorization: await this.auth.header(signal) };
-      const res = await this.http.send(method, path, { headers, signal, ...(json !== undefined ? { json } : {}) });
-      if (res.status === 401 && round === 0 && this.auth.invalidate()) continue;
-      if (res.status < 200 || res.status >= 300) throw new HttpStatusError(method, path, res);
-      return res;
-    }
+    const res = await sendAuthorized(this.http, this.auth, method, path, json, signal);
+    if (res.status < 200 || res.status >= 300) throw new HttpStatusError(method, path, res);
+    return res;
   }
 
   private async send(req: UpstreamRequest, signal: AbortSignal): Promise<TicketView> {

@@ -6,6 +6,7 @@ import { ShieldError } from '../../errors.js';
 import type { TokenStore } from './auth.js';
 import type { KeyLock } from './key-lock.js';
 import type { TicketLedger } from './remote.js';
+import { wait } from '../../upstream/retry.js';
 import type { Platform } from './templates.js';
 import type { TicketView } from './types.js';
 
@@ -83,7 +84,8 @@ export class RedisKeyLock implements KeyLock {
           hint: 'Wait for the first request to finish, then call again with the same key to get its ticket.',
         });
       }
-      await new Promise((r) => setTimeout(r, this.pollMs));
+      // KeyLock.run has no caller signal: the wait ends with maxWaitMs, not with a cancellation.
+      await wait(this.pollMs);
     }
     const renew = setInterval(() => void this.redis.eval(RENEW, 1, k, token, String(this.ttlMs)).catch(() => undefined), Math.max(50, this.ttlMs / 3));
     renew.unref();

@@ -1,7 +1,7 @@
 // ServiceNow Table API provider: plain-text descriptions, correlation_id as the idempotency key.
 import { ShieldError } from '../../errors.js';
 import type { ItsmConfig } from '../../config/sections/itsm.js';
-import type { AuthProvider } from './auth.js';
+import { sendAuthorized, type AuthProvider } from './auth.js';
 import { HttpClient, HttpStatusError, TransportError, type HttpResponse } from './http.js';
 import { renderDescription } from './markdown.js';
 import { createExactlyOnce, type RemoteDeps, type RemoteOps } from './remote.js';
@@ -71,17 +71,13 @@ export class ServiceNowProvider implements TicketProvider {
     );
   }
 
-  /** One request with auth; a 401 on an OAuth token refreshes it once (401 means not processed). */
+  /** One request with auth (sendAuthorized); a non-2xx answer throws HttpStatusError. */
   private async call(method: 'GET' | 'POST', path: string, json: unknown, signal: AbortSignal): Promise<HttpResponse> {
-    for (let round = 0; ; round++) {
-      const headers = { authorization: await this.auth.header(signal) };
-      const res = await this.http.send(method, path, { headers, signal, ...(json !== undefined ? { json } : {}) });
-      if (res.status === 401 && round === 0 && this.auth.invalidate()) continue;
-      // v1 answers an empty query with 404 "No Record found": that is an empty result, not an error.
-      if (method === 'GET' && res.status === 404 && this.cfg.api_version === 'v1' && path.includes('sysparm_query')) return { ...res, status: 200, body: { result: [] } };
-      if (res.status < 200 || res.status >= 300) throw new HttpStatusError(method, path, res);
-      return res;
-    }
+    const res = await sendAuthorized(this.http, this.auth, method, path, json, signal);
+    // v1 answers an empty query with 404 "No Record found": that is an empty result, not an error.
+    if (method === 'GET' && res.status === 404 && this.cfg.api_version === 'v1' && path.includes('sysparm_query')) return { ...res, status: 200, body: { result: [] } };
+    if (res.status < 200 || res.status >= 300) throw new HttpStatusError(method, path, res);
+    return res;
   }
 
   private async send(req: UpstreamRequest, signal: AbortSignal): Promise<TicketView> {

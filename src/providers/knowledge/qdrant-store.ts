@@ -4,6 +4,7 @@ import { lazyModule } from '../../lazy.js';
 
 const qdrant = lazyModule<typeof import('@qdrant/js-client-rest')>('@qdrant/js-client-rest');
 import { ShieldError, isShieldError } from '../../errors.js';
+import { announcedDelayMs } from '../../upstream/retry.js';
 import type { BreakerRun } from './embedder.js';
 import type { ChunkPayload, EmbeddingSpec, KnowledgeStore, SearchHit, SearchQuery, StoredChunk } from './store.js';
 
@@ -20,16 +21,22 @@ export function vectorName(model: string): string {
   return `fast-${model.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`;
 }
 
-/** Client errors (ApiError carries .status, fetch failures do not) -> ShieldError with a code and status. */
+/**
+ * Client errors -> ShieldError with a code and status. ApiError carries .status; the client's typed
+ * 429 (QdrantClientResourceExhaustedError, thrown when Qdrant sent Retry-After) carries only
+ * retry_after; fetch failures carry neither.
+ */
 function translate(err: unknown, what: string): unknown {
   if (isShieldError(err)) return err;
-  const e = err as { status?: number; headers?: { get?(n: string): string | null }; data?: { status?: { error?: string } }; message?: string; name?: string };
-  const status = typeof e?.status === 'number' ? e.status : undefined;
+  const e = err as { status?: number; retry_after?: unknown; data?: { status?: { error?: string } }; message?: string };
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.retry_after === 'number' ? 429 : undefined;
   const detail = e?.data?.status?.error ?? e?.message ?? String(err);
   if (status === undefined) return new ShieldError('UPSTREAM_UNAVAILABLE', `Qdrant is unreachable (${what}).`, { cause: err, retryAfterS: 10 });
   if (status === 404) return new ShieldError('NOT_FOUND', `Qdrant: ${detail}`, { status, cause: err });
-  if (status === 429) return new ShieldError('UPSTREAM_RATE_LIMITED', `Qdrant is rate limiting (${what}).`, { status, cause: err, retryAfterS: 5 });
-  if (status >= 500) return new ShieldError('UPSTREAM_UNAVAILABLE', `Qdrant answered ${status} (${what}): ${detail}`, { status, cause: err, retryAfterS: 10 });
+  const announced = announcedDelayMs(err);
+  const retryAfterS = (fallback: number): number => (announced !== undefined ? Math.max(1, Math.ceil(announced / 1000)) : fallback);
+  if (status === 429) return new ShieldError('UPSTREAM_RATE_LIMITED', `Qdrant is rate limiting (${what}).`, { status, cause: err, retryAfterS: retryAfterS(5) });
+  if (status >= 500) return new ShieldError('UPSTREAM_UNAVAILABLE', `Qdrant answered ${status} (${what}): ${detail}`, { status, cause: err, retryAfterS: retryAfterS(10) });
   return new ShieldError('UPSTREAM_REJECTED', `Qdrant refused ${what} (${status}): ${detail}`, { status, cause: err });
 }
 
