@@ -3,6 +3,7 @@
 import { ShieldError } from '../../errors.js';
 import type { ApprovalPolicy } from '../../config/sections/remediation.js';
 import type { AuditLog } from '../../observability/audit.js';
+import { wait } from '../../upstream/retry.js';
 import type { ApprovalRow, ApprovalStore, PlanAction } from './store.js';
 
 /** Asks the human at the client; undefined when there was no answer (cancelled, timed out, failed). */
@@ -29,20 +30,6 @@ export interface ApprovalSettings {
   ttlMs: number;
   pollMs: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** Resolves with who approved; throws POLICY_DENIED (off, plan_only, denied) or APPROVAL_REQUIRED (expired). */
 export async function obtainApproval(req: ApprovalRequest, store: ApprovalStore, audit: AuditLog, s: ApprovalSettings): Promise<{ by: string; via: string }> {
@@ -111,7 +98,7 @@ export async function obtainApproval(req: ApprovalRequest, store: ApprovalStore,
         details: { plan_id: req.planId, expired_at: r?.expires_at },
       });
     }
-    await sleep(s.pollMs, req.signal);
+    await wait(s.pollMs, req.signal);
   }
 }
 

@@ -10,6 +10,7 @@ import type { AuditLog } from '../../observability/audit.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Db } from '../../store/sqlite.js';
+import { wait } from '../../upstream/retry.js';
 import { obtainApproval, type AskHuman } from './approval.js';
 import { ParameterCatalog } from './catalog.js';
 import { CpfDocument, sha256, unifiedDiff } from './cpf.js';
@@ -587,7 +588,8 @@ export class RemediationService {
       if (inst.webPort && inst.httpCheckPath) checks.http = checks.tcp ? await httpCheck('127.0.0.1', inst.webPort, inst.httpCheckPath, 2000) : false;
       if (checks.qlist && checks.tcp && checks.http !== false) break;
       if (Date.now() >= deadline || run.signal.aborted) break;
-      await new Promise((res) => setTimeout(res, inst.timeouts.health_poll_ms));
+      // An abort only cuts the wait short: the loop then makes its last round and reports what it saw.
+      await wait(inst.timeouts.health_poll_ms, run.signal).catch(() => undefined);
     }
     const healthy = checks.qlist && checks.tcp && checks.http !== false;
     const problem = healthy
