@@ -1,7 +1,6 @@
 // The remediation service: plan -> approve -> apply -> verify -> roll back, for iris.cpf changes and
 // instance restarts. Domain code: no MCP SDK; tools adapt their job context to RemediationRun.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import type { Counter } from 'prom-client';
 import { ShieldError } from '../../errors.js';
 import type { RemediationConfig } from '../../config/sections/remediation.js';
@@ -72,10 +71,22 @@ export interface RemediationDeps {
   db: Db;
   audit: AuditLog;
   metrics: Metrics;
-  logger: Logger;
   breakers: BreakerRegistry;
-  env: NodeJS.ProcessEnv;
   lock?: InstanceLock;
+  /** Test seams (crash-test pause points); production wiring never sets them. */
+  hooks?: RemediationHooks | undefined;
+}
+
+/** Where a CPF write can be stopped: the temp file is written but not renamed; renamed but not verified. */
+export type PausePoint = 'after_temp_write' | 'after_rename';
+
+/**
+ * Seams for tests. Production wiring (buildServices) never sets them, so the destructive path has
+ * no test branch: the crash test's own entry point (tests/remediation/paused-server.ts) sets
+ * pauseAt to hold a write at a point and kill the process there.
+ */
+export interface RemediationHooks {
+  pauseAt?: (point: PausePoint, signal: AbortSignal) => Promise<void>;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -233,15 +244,6 @@ export class RemediationService {
     }
   }
 
-  /** Test-only pause points (SHIELD_TEST_PAUSE_AT): write a marker file and wait to be killed. */
-  private async pausePoint(point: string, signal: AbortSignal): Promise<void> {
-    if (this.d.env.SHIELD_TEST_PAUSE_AT !== point) return;
-    const marker = this.d.env.SHIELD_TEST_PAUSE_FILE;
-    this.d.logger.warn({ point }, 'test pause point reached');
-    if (marker) await writeFile(marker, point);
-    await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
-  }
-
   async applyCpfChange(name: string, planId: string, given: CpfChangeInput[] | undefined, run: RemediationRun): Promise<Record<string, unknown>> {
     const inst = this.instance(name);
     const plan = this.loadPlan<CpfPlanBody>(planId, 'cpf_change', inst.name, run.jobId);
@@ -322,9 +324,10 @@ export class RemediationService {
       if (sha256(Buffer.from(next, 'utf8')) !== body.new_sha256) {
         throw new ShieldError('INTERNAL', 'The edit no longer reproduces the planned content.');
       }
+      const pauseAt = this.d.hooks?.pauseAt;
       try {
-        await writeCpfAtomically(inst.cpfPath, next, () => this.pausePoint('after_temp_write', run.signal));
-        await this.pausePoint('after_rename', run.signal);
+        await writeCpfAtomically(inst.cpfPath, next, pauseAt ? () => pauseAt('after_temp_write', run.signal) : undefined);
+        await pauseAt?.('after_rename', run.signal);
       } catch (err) {
         if (run.signal.aborted) throw err;
         return this.rollbackCpf(inst, planId, body, backup, `write failed: ${(err as Error).message}`, run);
