@@ -6,6 +6,7 @@ import { ALL_TOOLS, selectTools } from './tools/inventory.js';
 import { buildServices, closeServices, type Services } from './services.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
+import type { RemediationHooks } from './providers/iris/remediation.js';
 
 export interface App {
   services: Services;
@@ -25,6 +26,8 @@ export interface StartAppOptions {
   metrics?: Metrics;
   /** The full inventory (tests may pass their own tools). */
   allTools?: readonly AnyTool[];
+  /** Passed to buildServices: test seams that production wiring never sets. */
+  remediationHooks?: RemediationHooks;
 }
 
 export async function startApp(options: StartAppOptions): Promise<App> {

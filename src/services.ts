@@ -13,7 +13,7 @@ import { KnowledgeService } from './providers/knowledge/service.js';
 import { ItsmService } from './providers/itsm/service.js';
 import { RedisKeyLock, RedisTicketLedger, RedisTokenStore } from './providers/itsm/redis-state.js';
 import { openDatabase, type Db } from './store/sqlite.js';
-import { RemediationService } from './providers/iris/remediation.js';
+import { RemediationService, type RemediationHooks } from './providers/iris/remediation.js';
 import { RedisInstanceLock } from './providers/iris/redis-lock.js';
 import { CONFIG_DIR } from './config/load.js';
 
@@ -43,6 +43,8 @@ export interface BuildOptions {
   env: NodeJS.ProcessEnv;
   logger?: Logger;
   metrics?: Metrics;
+  /** Test seams for remediation (crash-test pause points). Production wiring never sets them. */
+  remediationHooks?: RemediationHooks;
 }
 
 export function buildServices(options: BuildOptions): Services {
@@ -88,7 +90,7 @@ export function buildServices(options: BuildOptions): Services {
   const knowledge = new KnowledgeService({ config, env, db, logger, metrics, breakers: (name, fn, signal) => breakers.run(name, fn, signal) });
   // With replicas on Redis, the one-remediation-per-instance lock must be shared too.
   const lock = jobBackend.redis ? new RedisInstanceLock(jobBackend.redis, redisPrefix) : undefined;
-  const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, logger, breakers, env, lock });
+  const remediation = new RemediationService({ config: config.remediation, configDir: CONFIG_DIR, db, audit, metrics, breakers, lock, hooks: options.remediationHooks });
   return { config, env, logger, metrics, breakers, db, jobs, jobBackend, audit, templates, itsm, knowledge, remediation };
 }
 

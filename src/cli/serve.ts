@@ -1,5 +1,5 @@
 // `shield-mcp serve`: start the app on stdio or HTTP and stop cleanly on SIGINT/SIGTERM.
-import { startApp, type App } from '../app.js';
+import { startApp, type App, type StartAppOptions } from '../app.js';
 import type { Config } from '../config/schema.js';
 import type { CommandContext } from './commands.js';
 
@@ -15,10 +15,11 @@ async function serveOverHttp(app: App, config: Config) {
   });
 }
 
-export async function serveCommand({ config, env }: CommandContext): Promise<number> {
+/** `extra` is for test entry points (crash-test hooks); the CLI never passes it. */
+export async function serveCommand({ config, env }: CommandContext, extra: Pick<StartAppOptions, 'remediationHooks'> = {}): Promise<number> {
   // Refuse an unauthenticated remote bind before anything is opened; stdio stays unauthenticated.
   if (config.server.transport === 'http') (await import('../transports/auth/authenticator.js')).assertAuthBinding(config);
-  const app = await startApp({ config, env });
+  const app = await startApp({ config, env, ...extra });
   const log = app.services.logger;
   const handle =
     config.server.transport === 'http' ? await serveOverHttp(app, config) : await (await import('../transports/stdio.js')).serveStdio(app);

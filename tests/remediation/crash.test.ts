@@ -1,5 +1,6 @@
-// The server killed in the middle of an apply (dist/main.js over stdio, SIGKILL at a test-only pause
-// point) never leaves a half-written iris.cpf, and the next start finishes the operation.
+// The server killed in the middle of an apply (over stdio, SIGKILL at a pause point that only the test
+// entry point paused-server.ts injects) never leaves a half-written iris.cpf, and the next start of the
+// built product (dist/main.js) finishes the operation.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +17,14 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function spawnServer(configFile: string, dataDir: string, env: Record<string, string> = {}) {
+/** The built product, or (with a pause point) the same serve command run by the test entry point. */
+async function spawnServer(configFile: string, dataDir: string, pause?: { point: string; marker: string }) {
+  const flags = ['--config', configFile, '--data-dir', dataDir, '--log-level', 'warn'];
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [join(ROOT, 'dist', 'main.js'), '--config', configFile, '--data-dir', dataDir, '--log-level', 'warn'],
-    env: { ...(process.env as Record<string, string>), ...env },
+    args: pause ? ['--import', 'tsx', join(ROOT, 'tests', 'remediation', 'paused-server.ts'), pause.point, pause.marker, ...flags] : [join(ROOT, 'dist', 'main.js'), ...flags],
+    cwd: ROOT,
+    env: process.env as Record<string, string>,
     stderr: 'pipe',
   });
   const client = new Client({ name: 'shield-crash-test', version: '1.0.0' });
@@ -28,7 +32,7 @@ async function spawnServer(configFile: string, dataDir: string, env: Record<stri
   return { client, transport };
 }
 
-async function waitFor(file: string, ms = 15_000): Promise<void> {
+async function waitFor(file: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!existsSync(file)) {
     if (Date.now() > deadline) throw new Error(`${file} never appeared`);
@@ -49,7 +53,7 @@ describe('a server killed mid-apply', () => {
     const original = readFileSync(cpfPath, 'utf8');
     const marker = join(work, `${point}.paused`);
 
-    const first = await spawnServer(configFile, dataDir, { SHIELD_TEST_PAUSE_AT: point, SHIELD_TEST_PAUSE_FILE: marker });
+    const first = await spawnServer(configFile, dataDir, { point, marker });
     const plan = await call(first.client, 'apply_cpf_change', { instance: inst.name, changes: [{ section: 'config', parameter: 'gmheap', value: '131072' }], reason: 'crash test' });
     const planned = plan.handle.result!;
     const started = await call(first.client, 'apply_cpf_change', { instance: inst.name, plan_id: planned.plan_id, reason: 'apply' });
@@ -67,12 +71,20 @@ describe('a server killed mid-apply', () => {
     if (point === 'after_temp_write') expect(readdirSync(inst.dir).some((f) => f.startsWith('iris.cpf.shield-tmp-'))).toBe(true);
 
     const second = await spawnServer(configFile, dataDir);
-    const done = await waitJob(second.client, jobId);
+    const done = await waitJob(second.client, jobId, { timeoutMs: 60_000 });
     expect(done.job.status).toBe('succeeded');
     expect(done.result).toMatchObject({ outcome: 'applied', verified: true, rolled_back: false });
     expect(readFileSync(cpfPath, 'utf8')).toBe(expectedNew);
     expect(readdirSync(inst.dir).filter((f) => f.startsWith('iris.cpf.shield-tmp-'))).toEqual([]);
     expect(readFileSync(done.result!.backup as string, 'utf8')).toBe(original);
     await second.client.close();
+  }, 120_000); // two server starts, one through tsx: generous on a loaded 2-core machine
+});
+
+describe('the pause points', () => {
+  it('are injected by the test entry point only: product code reads no test setting from the environment', () => {
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(50);
+    expect(files.filter((f) => /SHIELD_TEST_/.test(readFileSync(join(ROOT, 'src', f), 'utf8')))).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
-// restart_instance, read_messages_log and list_instances end to end against the emulator: healthy
-// restart, active users, a stop slower than its timeout, and a failed start with CPF rollback.
+// restart_instance (src/providers/iris/restart.ts, restart-steps.ts), read_messages_log and
+// list_instances end to end against the emulator: healthy restart, active users, a stop slower than
+// its timeout, and a failed start with CPF rollback.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

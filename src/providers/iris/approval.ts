@@ -3,6 +3,7 @@
 import { ShieldError } from '../../errors.js';
 import type { ApprovalPolicy } from '../../config/sections/remediation.js';
 import type { AuditLog } from '../../observability/audit.js';
+import { wait } from '../../upstream/retry.js';
 import type { ApprovalRow, ApprovalStore, PlanAction } from './store.js';
 
 /** Asks the human at the client; undefined when there was no answer (cancelled, timed out, failed). */
@@ -30,23 +31,12 @@ export interface ApprovalSettings {
   pollMs: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+type Approved = { by: string; via: string };
+type AuditBase = { tool: string; target: string; plan_hash: string; job_id: string };
 
 /** Resolves with who approved; throws POLICY_DENIED (off, plan_only, denied) or APPROVAL_REQUIRED (expired). */
-export async function obtainApproval(req: ApprovalRequest, store: ApprovalStore, audit: AuditLog, s: ApprovalSettings): Promise<{ by: string; via: string }> {
-  const base = { tool: req.action === 'cpf_change' ? 'apply_cpf_change' : 'restart_instance', target: req.instance, plan_hash: req.planHash, job_id: req.jobId };
+export async function obtainApproval(req: ApprovalRequest, store: ApprovalStore, audit: AuditLog, s: ApprovalSettings): Promise<Approved> {
+  const base: AuditBase = { tool: req.action === 'cpf_change' ? 'apply_cpf_change' : 'restart_instance', target: req.instance, plan_hash: req.planHash, job_id: req.jobId };
   if (req.policy === 'off') {
     throw new ShieldError('POLICY_DENIED', `Remediation is off for instance ${req.instance}.`);
   }
@@ -66,30 +56,35 @@ export async function obtainApproval(req: ApprovalRequest, store: ApprovalStore,
   const row = store.request({ job_id: req.jobId, plan_id: req.planId, instance: req.instance, action: req.action, plan_hash: req.planHash, summary: req.summary, expires_at: expiresAt });
   if (row.status === 'approved') return { by: row.decided_by ?? 'operator', via: 'operator' };
   if (row.status === 'denied') throw denied(row.decided_by ?? 'operator', row.reason);
-
-  if (req.askHuman) {
-    const signal = AbortSignal.any([req.signal, AbortSignal.timeout(s.ttlMs)]);
-    let answer: Awaited<ReturnType<AskHuman>>;
-    try {
-      answer = await req.askHuman(req.summary, signal);
-    } catch {
-      answer = undefined;
-    }
-    if (req.signal.aborted) throw req.signal.reason as Error;
-    if (answer) {
-      const by = `human:${req.requester}`;
-      const decided = store.decide(req.jobId, answer.approved ? 'approved' : 'denied', by, answer.reason ?? null);
-      if (decided.ok) {
-        audit.record({ ...base, kind: answer.approved ? 'approval' : 'denial', actor: by, outcome: answer.approved ? 'approved' : 'denied', details: { via: 'elicitation', reason: answer.reason } });
-        req.onDecision?.(answer.approved ? 'approve' : 'deny', 'elicitation');
-        if (!answer.approved) throw denied(by, answer.reason ?? null);
-        return { by, via: 'elicitation' };
-      }
-      // An operator decided first: fall through and read that decision.
-    }
-  }
-
+  const atClient = req.askHuman ? await askAtClient(req, req.askHuman, store, audit, base, s.ttlMs) : undefined;
+  if (atClient) return atClient;
   audit.record({ ...base, kind: 'approval_requested', actor: 'system', outcome: 'pending', details: { plan_id: req.planId, expires_at: row.expires_at } });
+  return waitForOperator(req, store, audit, base, s.pollMs);
+}
+
+/** The human at the client decides; undefined when there was no answer or an operator decided first. */
+async function askAtClient(req: ApprovalRequest, askHuman: AskHuman, store: ApprovalStore, audit: AuditLog, base: AuditBase, ttlMs: number): Promise<Approved | undefined> {
+  const signal = AbortSignal.any([req.signal, AbortSignal.timeout(ttlMs)]);
+  let answer: Awaited<ReturnType<AskHuman>>;
+  try {
+    answer = await askHuman(req.summary, signal);
+  } catch {
+    answer = undefined;
+  }
+  if (req.signal.aborted) throw req.signal.reason as Error;
+  if (!answer) return undefined;
+  const by = `human:${req.requester}`;
+  const decided = store.decide(req.jobId, answer.approved ? 'approved' : 'denied', by, answer.reason ?? null);
+  // An operator decided first: the caller reads that decision.
+  if (!decided.ok) return undefined;
+  audit.record({ ...base, kind: answer.approved ? 'approval' : 'denial', actor: by, outcome: answer.approved ? 'approved' : 'denied', details: { via: 'elicitation', reason: answer.reason } });
+  req.onDecision?.(answer.approved ? 'approve' : 'deny', 'elicitation');
+  if (!answer.approved) throw denied(by, answer.reason ?? null);
+  return { by, via: 'elicitation' };
+}
+
+/** The job waits in awaiting_approval, polling the store, until an operator decides or the request expires. */
+async function waitForOperator(req: ApprovalRequest, store: ApprovalStore, audit: AuditLog, base: AuditBase, pollMs: number): Promise<Approved> {
   await req.setStatus('awaiting_approval');
   for (;;) {
     const r = store.get(req.jobId);
@@ -111,7 +106,7 @@ export async function obtainApproval(req: ApprovalRequest, store: ApprovalStore,
         details: { plan_id: req.planId, expired_at: r?.expires_at },
       });
     }
-    await sleep(s.pollMs, req.signal);
+    await wait(pollMs, req.signal);
   }
 }
 

@@ -1,5 +1,6 @@
-// apply_cpf_change end to end through a real MCP client against emulated instances: plans, apply,
-// conflicts, policy, validation, and approval by elicitation, by the operator CLI, denied, expired.
+// apply_cpf_change (src/providers/iris/cpf-change.ts) end to end through a real MCP client against
+// emulated instances: plans, apply, conflicts, policy, validation, and approval by elicitation, by
+// the operator CLI, denied, expired. A kill mid-write is crash.test.ts.
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
