@@ -1,18 +1,6 @@
 // Per-host politeness: at most N requests in flight to one host and a minimum gap between their starts.
 import { ShieldError } from '../../../errors.js';
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+import { wait } from '../../../upstream/retry.js';
 
 interface HostState {
   active: number;
@@ -36,7 +24,12 @@ export class HostGate {
       }
       const gap = state.next - Date.now();
       if (gap <= 0) return this.enter(state, delayMs);
-      await sleep(gap, signal);
+      try {
+        await wait(gap, signal);
+      } catch (err) {
+        // A cancelled wait ends the loop below with CANCELLED, whatever reason the signal carries.
+        if (!signal.aborted) throw err;
+      }
     }
     throw new ShieldError('CANCELLED', 'Crawl cancelled.');
   }
