@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { htmlPage, startSite, testSitePages, type LocalSite } from '../fakes/site/site.js';
 import { connectClient, errorOf, makeApp, structured } from '../helpers/app.js';
+import { sitePagesWithoutSlow } from './site-pages.js';
 
 interface CrawlHandle {
   job: { id: string; status: string; progress?: { done: number; total?: number; message?: string } };
@@ -31,7 +32,7 @@ describe('crawl_web + qdrant_find with the embedded index', () => {
   const progress: Array<{ progress: number; message?: string }> = [];
 
   beforeAll(async () => {
-    site = await startSite(testSitePages(30));
+    site = await startSite(sitePagesWithoutSlow(30));
     app = await makeApp({
       overrides: [
         {
@@ -40,7 +41,6 @@ describe('crawl_web + qdrant_find with the embedded index', () => {
             crawler: {
               allow_private_origins: [site.url],
               min_delay_ms: 0,
-              fetch_timeout_ms: 800,
               max_response_bytes: 1_000_000,
               user_agent: 'ShieldTestBot/2.0 (+tests)',
             },
@@ -86,12 +86,11 @@ describe('crawl_web + qdrant_find with the embedded index', () => {
     expect(site.hits).not.toContain('https://external.example/');
   });
 
-  it('skips non-text content, oversized and slow pages, and refuses a redirect to the metadata address', () => {
+  it('skips non-text content and oversized pages, and refuses a redirect to the metadata address', () => {
     const r = first.result!;
     expect(r.skipped_reasons.content_type).toBe(2);
     expect(r.skipped_reasons.too_large).toBe(1);
     const codes = Object.fromEntries(r.failures.map((f) => [new URL(f.url).pathname, f.code]));
-    expect(codes['/slow']).toBe('UPSTREAM_TIMEOUT');
     expect(codes['/to-metadata']).toBe('URL_NOT_ALLOWED');
     expect(codes['/missing']).toBe('NOT_FOUND');
   });
@@ -162,6 +161,27 @@ describe('crawl_web + qdrant_find with the embedded index', () => {
     app.services.knowledge.useResolver(async () => [{ address: '10.0.0.1', family: 4 }]);
     const err = errorOf(await client.callTool({ name: 'crawl_web', arguments: { urls: ['http://wiki.internal.example/'] } }));
     expect(err.code).toBe('URL_NOT_ALLOWED');
+  });
+});
+
+describe('crawl_web time cap', () => {
+  it('fails a page slower than fetch_timeout_ms with UPSTREAM_TIMEOUT', async () => {
+    // Time is the subject here, and only here: the cap is short, the page far slower still.
+    const pages = testSitePages(1);
+    pages.set('/slow', { ...pages.get('/slow')!, delayMs: 60_000 });
+    const site = await startSite(pages);
+    const app = await makeApp({
+      overrides: [{ jobs: { tools: { crawl_web: { inline_budget_ms: 25_000 } } }, knowledge: { crawler: { allow_private_origins: [site.url], min_delay_ms: 0, fetch_timeout_ms: 3_000 } } }],
+    });
+    const client = await connectClient(app);
+    try {
+      const res = structured<CrawlHandle>(await client.callTool({ name: 'crawl_web', arguments: { urls: [`${site.url}/slow`], max_depth: 0 } }, undefined, { timeout: 30_000 }));
+      expect(res.result!.failures.map((f) => [new URL(f.url).pathname, f.code])).toEqual([['/slow', 'UPSTREAM_TIMEOUT']]);
+    } finally {
+      await client.close();
+      await app.close();
+      await site.close();
+    }
   });
 });
 

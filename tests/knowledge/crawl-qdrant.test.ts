@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { startOllamaFake, type OllamaFake } from '../fakes/ollama/ollama-fake.js';
 import { startQdrantFake, type QdrantFake } from '../fakes/qdrant/qdrant-fake.js';
-import { startSite, testSitePages, type LocalSite } from '../fakes/site/site.js';
+import { startSite, type LocalSite } from '../fakes/site/site.js';
 import { connectClient, errorOf, makeApp, structured } from '../helpers/app.js';
+import { sitePagesWithoutSlow } from './site-pages.js';
 
 const OPENAPI = resolve(process.cwd(), '..', 'shared', 'reference', 'specs', 'qdrant-openapi.json');
 const hasSpec = existsSync(OPENAPI);
@@ -36,13 +37,13 @@ describe('with Qdrant and Ollama doubles', () => {
       store: 'qdrant',
       qdrant: { url: qdrant.url, api_key_env: 'QDRANT_KEY', upsert_batch: 16 },
       embedder: { provider: 'ollama', url: ollama.url, model: 'nomic-embed-text', batch_size: 8 },
-      crawler: { allow_private_origins: [site.url], min_delay_ms: 0, fetch_timeout_ms: 800 },
+      crawler: { allow_private_origins: [site.url], min_delay_ms: 0 },
       ...over,
     },
   });
 
   beforeAll(async () => {
-    site = await startSite(testSitePages(12));
+    site = await startSite(sitePagesWithoutSlow(12));
     qdrant = await startQdrantFake({ openapiPath: OPENAPI, apiKey: 'k-123' });
     ollama = await startOllamaFake({ models: { 'nomic-embed-text': 64, 'all-minilm': 32 } });
     app = await makeApp({ overrides: [layer()], env: { QDRANT_KEY: 'k-123' } });
@@ -129,11 +130,11 @@ describe('with Qdrant and Ollama doubles', () => {
 
 describe('embedded index with Ollama vectors (hybrid BM25 + cosine by RRF)', () => {
   it('crawls, fuses and refuses a mismatched model', async () => {
-    const site = await startSite(testSitePages(8));
+    const site = await startSite(sitePagesWithoutSlow(8));
     const ollama = await startOllamaFake({ models: { 'nomic-embed-text': 48, 'all-minilm': 24 } });
     const cfg = (model: string) => ({
       jobs: { tools: { crawl_web: { inline_budget_ms: 25_000 } } },
-      knowledge: { embedder: { provider: 'ollama', url: ollama.url, model }, crawler: { allow_private_origins: [site.url], min_delay_ms: 0, fetch_timeout_ms: 800 } },
+      knowledge: { embedder: { provider: 'ollama', url: ollama.url, model }, crawler: { allow_private_origins: [site.url], min_delay_ms: 0 } },
     });
     const app = await makeApp({ overrides: [cfg('nomic-embed-text')] });
     const client = await connectClient(app);

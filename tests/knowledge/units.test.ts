@@ -1,7 +1,6 @@
-// Unit tests: robots.txt (RFC 9309), chunking, reciprocal rank fusion, URL normalisation, FTS queries.
+// Unit tests: robots.txt (RFC 9309), chunking, reciprocal rank fusion, FTS queries, point ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkMarkdown, contentHash } from '../../src/providers/knowledge/chunk.js';
-import { inDomains, normalizeUrl, parseSitemap, pathMatcher } from '../../src/providers/knowledge/crawler.js';
 import { SafeFetcher } from '../../src/providers/knowledge/fetcher.js';
 import { startSite, type LocalSite } from '../fakes/site/site.js';
 import { ERROR_TTL_MS, parseRobots, productToken, RobotsCache } from '../../src/providers/knowledge/robots.js';
@@ -180,23 +179,7 @@ describe('reciprocal rank fusion', () => {
   });
 });
 
-describe('URLs, scope and queries', () => {
-  it('normalises for de-duplication', () => {
-    expect(normalizeUrl('HTTP://Example.COM:80/a?utm_source=x&b=2&a=1#frag')).toBe('http://example.com/a?a=1&b=2');
-  });
-  it('matches allowed domains and subdomains only', () => {
-    expect(inDomains('docs.example.com', ['example.com'])).toBe(true);
-    expect(inDomains('badexample.com', ['example.com'])).toBe(false);
-  });
-  it('matches path prefixes and globs', () => {
-    expect(pathMatcher('/docs/')('/docs/a')).toBe(true);
-    expect(pathMatcher('/docs/')('/doc')).toBe(false);
-    expect(pathMatcher('*.pdf')('/a/b.pdf')).toBe(true);
-  });
-  it('parses sitemaps and sitemap indexes', () => {
-    expect(parseSitemap('<urlset><url><loc>https://a/x</loc></url></urlset>').urls).toEqual(['https://a/x']);
-    expect(parseSitemap('<sitemapindex><sitemap><loc>https://a/s.xml</loc></sitemap></sitemapindex>').sitemaps).toEqual(['https://a/s.xml']);
-  });
+describe('queries and ids', () => {
   it('quotes every FTS word so no operator can be injected', () => {
     expect(ftsQuery('gmheap NEAR(exhaustion) OR "x"')).toBe('"gmheap" OR "near" OR "exhaustion" OR "or" OR "x"');
     expect(ftsQuery('!!!')).toBeUndefined();
