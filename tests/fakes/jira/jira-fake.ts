@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from '../http.js';
+import { LoopbackServer, basicCredentials, bearer, type LoggedRequest, type Reply } from '../loopback.js';
 import { OpenApiChecker } from './openapi-check.js';
 
 /** Atlassian's OpenAPI, read from ../shared (never copied into the project). */
@@ -73,7 +73,7 @@ export function adfProblems(doc: unknown): string[] {
   return problems;
 }
 
-export class JiraFake extends FakeHttpServer {
+export class JiraFake extends LoopbackServer<'create' | 'lookup'> {
   readonly issues: JiraIssue[] = [];
   private counter = 0;
   private readonly checker: OpenApiChecker | undefined;
@@ -83,7 +83,7 @@ export class JiraFake extends FakeHttpServer {
   readonly openApiLoaded: boolean;
 
   constructor(private readonly options: JiraFakeOptions = {}) {
-    super();
+    super({ defaultTarget: 'create', jsonContentType: 'application/json;charset=UTF-8' });
     if (options.openApiPath && existsSync(options.openApiPath)) {
       this.checker = new OpenApiChecker(JSON.parse(readFileSync(options.openApiPath, 'utf8')) as ConstructorParameters<typeof OpenApiChecker>[0]);
     }
@@ -109,11 +109,11 @@ export class JiraFake extends FakeHttpServer {
     return this.validRefresh;
   }
 
-  protected defaultErrorBody(status: number, message?: string): unknown {
-    return { errorMessages: [message ?? (status === 429 ? 'Rate limit exceeded.' : `HTTP ${status}`)], errors: {} };
+  protected override errorReply(status: number, message?: string): Reply {
+    return { status, body: { errorMessages: [message ?? (status === 429 ? 'Rate limit exceeded.' : `HTTP ${status}`)], errors: {} } };
   }
 
-  protected targetOf(req: LoggedRequest, url: URL): FaultTarget | undefined {
+  protected override targetOf(req: LoggedRequest, url: URL): 'create' | 'lookup' | undefined {
     if (/^\/rest\/api\/[23]\/issue$/.test(url.pathname) && req.method === 'POST') return 'create';
     if (/^\/rest\/api\/[23]\/search/.test(url.pathname)) return 'lookup';
     return undefined;
@@ -132,7 +132,7 @@ export class JiraFake extends FakeHttpServer {
     return !!t && (this.accessTokens.get(t) ?? 0) > Date.now();
   }
 
-  protected handle(req: LoggedRequest, url: URL): Reply {
+  protected override handle(req: LoggedRequest, url: URL): Reply {
     const p = url.pathname;
     if (p === '/oauth/token' && req.method === 'POST') return this.token(req);
     if (!this.authorised(req)) return { status: 401, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } };
