@@ -1,8 +1,7 @@
 // A faithful local double of Qdrant's REST API (the endpoints @qdrant/js-client-rest uses for knowledge),
 // with Qdrant's envelopes and errors; request bodies are validated against Qdrant's OpenAPI file when given.
 import { INVALID_JSON, LoopbackServer, type LoggedRequest, type Reply } from '../loopback.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { OpenApiValidator, type OpenApiDoc } from './openapi-validate.js';
+import { OpenApiCheck, formatIssue, type OpenApiIssue } from '../openapi.js';
 
 type Payload = Record<string, unknown>;
 interface Point {
@@ -46,6 +45,18 @@ const ROUTES: Array<{ method: string; template: string; target: QdrantTarget; re
 ).map(([method, template, target]) => ({ method, template, target, re: new RegExp(`^${template.replace('{collection_name}', '([^/]+)')}$`) }));
 
 const routeOf = (method: string, pathname: string): (typeof ROUTES)[number] | undefined => ROUTES.find((r) => r.method === method && r.re.test(pathname));
+
+/**
+ * Qdrant's answer to a body its schema refuses. Its REST layer (actix with serde and validator)
+ * answers a body that does not deserialize with 400 "Format error in JSON body: ..." (serde stops at
+ * the first problem) and one that deserializes but breaks a bound with 422 "Validation error in
+ * JSON body: [...]".
+ */
+export function qdrantSpecError(issues: OpenApiIssue[]): { status: 400 | 422; error: string } {
+  const shape = issues.find((i) => i.kind === 'shape');
+  if (shape) return { status: 400, error: `Format error in JSON body: ${formatIssue(shape)}` };
+  return { status: 422, error: `Validation error in JSON body: [${issues.map(formatIssue).join(', ')}]` };
+}
 
 function getPath(obj: unknown, key: string): unknown[] {
   // Qdrant keys are dotted paths; arrays along the way fan out.
@@ -118,14 +129,15 @@ export class QdrantFake extends LoopbackServer<QdrantTarget> {
   /** Every request answered (method, path, status; the schema's complaints when it refused the body). */
   readonly log: Array<{ method: string; path: string; status: number; errors?: string[] }> = [];
   readonly collections = new Map<string, Collection>();
-  private readonly check: OpenApiValidator | undefined;
+  private readonly check: OpenApiCheck | undefined;
   private version = 0;
   private readonly started = process.hrtime.bigint();
 
   constructor(private readonly options: QdrantFakeOptions = {}) {
     // The JS client always sends JSON; parse it whatever the content type says, as Qdrant does.
     super({ alwaysJson: true });
-    this.check = options.openapiPath && existsSync(options.openapiPath) ? new OpenApiValidator(JSON.parse(readFileSync(options.openapiPath, 'utf8')) as OpenApiDoc) : undefined;
+    this.check = OpenApiCheck.load(options.openapiPath);
+    for (const r of ROUTES) this.check?.prepare(r.method, r.template);
     this.validating = this.check !== undefined;
   }
 
@@ -173,14 +185,11 @@ export class QdrantFake extends LoopbackServer<QdrantTarget> {
       }
     }
     const body = (req.raw ? req.body : {}) as Record<string, unknown>;
-    if (this.check) {
-      if (!this.check.hasOperation(route.template, route.method)) throw new Error(`route ${route.method} ${route.template} not in the OpenAPI file`);
-      const schema = this.check.requestSchema(route.template, route.method);
-      const errors = schema ? this.check.validate(schema, body) : [];
-      if (errors.length) {
-        entry.errors = errors;
-        return this.fail(422, `Validation error in JSON body: ${errors.slice(0, 3).join('; ')}`);
-      }
+    const issues = this.check?.validate(route.method, route.template, body) ?? [];
+    if (issues.length) {
+      entry.errors = issues.map(formatIssue);
+      const { status, error } = qdrantSpecError(issues);
+      return this.fail(status, error);
     }
     return this.operate(route.template, req.method, name, body, url);
   }
