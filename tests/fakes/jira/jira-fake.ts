@@ -1,14 +1,12 @@
 // A faithful local double of Jira (Cloud REST v3 with ADF, or Data Center REST v2 with wiki
 // markup) and of Atlassian's OAuth token endpoint, on 127.0.0.1, with fault injection and a
 // search index that lags behind writes, as Cloud's /search/jql does.
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from '../http.js';
-import { OpenApiChecker } from './openapi-check.js';
+import { LoopbackServer, basicCredentials, bearer, type LoggedRequest, type Reply } from '../loopback.js';
+import { OpenApiCheck, sharedSpecPath, type OpenApiIssue } from '../openapi.js';
 
 /** Atlassian's OpenAPI, read from ../shared (never copied into the project). */
-export const JIRA_OPENAPI_PATH = resolve(process.cwd(), '..', 'shared', 'reference', 'specs', 'jira-cloud-platform-openapi-2022.json');
+export const JIRA_OPENAPI_PATH = sharedSpecPath('jira-cloud-platform-openapi-2022.json');
 
 export interface JiraIssue {
   id: string;
@@ -73,20 +71,33 @@ export function adfProblems(doc: unknown): string[] {
   return problems;
 }
 
-export class JiraFake extends FakeHttpServer {
+/**
+ * Jira's answer to a body its contract refuses: 400 with the problems keyed by field (`fields.x`
+ * reported as `x`, as Jira keys field errors); a problem with the body as a whole goes to errorMessages.
+ */
+export function jiraSpecErrors(issues: OpenApiIssue[]): { errorMessages: string[]; errors: Record<string, string> } {
+  const errorMessages: string[] = [];
+  const errors: Record<string, string> = {};
+  for (const i of issues) {
+    const key = i.path.replace(/^fields\./, '');
+    if (!key) errorMessages.push(i.message);
+    else errors[key] ??= i.message;
+  }
+  return { errorMessages, errors };
+}
+
+export class JiraFake extends LoopbackServer<'create' | 'lookup'> {
   readonly issues: JiraIssue[] = [];
   private counter = 0;
-  private readonly checker: OpenApiChecker | undefined;
+  private readonly checker: OpenApiCheck | undefined;
   private readonly accessTokens = new Map<string, number>();
   private validRefresh: string | undefined;
   tokenRefreshes = 0;
   readonly openApiLoaded: boolean;
 
   constructor(private readonly options: JiraFakeOptions = {}) {
-    super();
-    if (options.openApiPath && existsSync(options.openApiPath)) {
-      this.checker = new OpenApiChecker(JSON.parse(readFileSync(options.openApiPath, 'utf8')) as ConstructorParameters<typeof OpenApiChecker>[0]);
-    }
+    super({ defaultTarget: 'create', jsonContentType: 'application/json;charset=UTF-8' });
+    this.checker = OpenApiCheck.load(options.openApiPath)?.prepare('post', '/rest/api/3/issue');
     this.openApiLoaded = !!this.checker;
     if (options.auth?.type === 'oauth') this.validRefresh = options.auth.refreshToken;
   }
@@ -109,11 +120,11 @@ export class JiraFake extends FakeHttpServer {
     return this.validRefresh;
   }
 
-  protected defaultErrorBody(status: number, message?: string): unknown {
-    return { errorMessages: [message ?? (status === 429 ? 'Rate limit exceeded.' : `HTTP ${status}`)], errors: {} };
+  protected override errorReply(status: number, message?: string): Reply {
+    return { status, body: { errorMessages: [message ?? (status === 429 ? 'Rate limit exceeded.' : `HTTP ${status}`)], errors: {} } };
   }
 
-  protected targetOf(req: LoggedRequest, url: URL): FaultTarget | undefined {
+  protected override targetOf(req: LoggedRequest, url: URL): 'create' | 'lookup' | undefined {
     if (/^\/rest\/api\/[23]\/issue$/.test(url.pathname) && req.method === 'POST') return 'create';
     if (/^\/rest\/api\/[23]\/search/.test(url.pathname)) return 'lookup';
     return undefined;
@@ -132,7 +143,7 @@ export class JiraFake extends FakeHttpServer {
     return !!t && (this.accessTokens.get(t) ?? 0) > Date.now();
   }
 
-  protected handle(req: LoggedRequest, url: URL): Reply {
+  protected override handle(req: LoggedRequest, url: URL): Reply {
     const p = url.pathname;
     if (p === '/oauth/token' && req.method === 'POST') return this.token(req);
     if (!this.authorised(req)) return { status: 401, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } };
@@ -152,11 +163,9 @@ export class JiraFake extends FakeHttpServer {
 
   private create(req: LoggedRequest, api: string): Reply {
     if (typeof req.body !== 'object' || req.body === null) return { status: 400, body: { errorMessages: ['Unexpected character: invalid JSON'], errors: {} } };
-    const schema = this.checker?.requestSchema(`/rest/api/3/issue`, 'post');
-    if (schema) {
-      const problems = this.checker!.check(schema, req.body);
-      if (problems.length) return { status: 400, body: { errorMessages: problems, errors: {} } };
-    }
+    // The published contract of POST /rest/api/3/issue (Data Center's v2 takes the same body shape).
+    const problems = this.checker?.validate('post', '/rest/api/3/issue', req.body) ?? [];
+    if (problems.length) return { status: 400, body: jiraSpecErrors(problems) };
     const fields = ((req.body as { fields?: Record<string, unknown> }).fields ?? {}) as Record<string, unknown>;
     const errors: Record<string, string> = {};
     const projectKey = (fields.project as { key?: unknown } | undefined)?.key;

@@ -1,16 +1,14 @@
 // A faithful local double of Ollama's embedding API: deterministic hashed bag-of-words vectors.
 import { createHash } from 'node:crypto';
-import { listen, readBody, sendJson, type LocalServer } from '../knowledge-http.js';
+import { INVALID_JSON, LoopbackServer, type LoggedRequest, type Reply } from '../loopback.js';
 
 export interface OllamaFakeOptions {
   /** Models that are "pulled", with their dimension. */
   models?: Record<string, number>;
 }
 
-export interface OllamaFake extends LocalServer {
-  /** Number of /api/embed requests and texts embedded so far. */
-  stats: { requests: number; texts: number };
-}
+/** Fault targets: embedding calls (/api/embed and the legacy /api/embeddings) and the model list. */
+export type OllamaTarget = 'embed' | 'tags';
 
 /** Hashed bag of words (with a light suffix strip), L2-normalised: similar texts get similar vectors. */
 export function hashedEmbedding(text: string, dim: number): number[] {
@@ -26,46 +24,61 @@ export function hashedEmbedding(text: string, dim: number): number[] {
   return v.map((x) => x / n);
 }
 
-export async function startOllamaFake(options: OllamaFakeOptions = {}): Promise<OllamaFake> {
-  const models = options.models ?? { 'nomic-embed-text': 64 };
-  const stats = { requests: 0, texts: 0 };
-  const dimOf = (model: unknown): number | undefined => {
+const error = (status: number, message: string): Reply => ({ status, body: { error: message } });
+
+export class OllamaFake extends LoopbackServer<OllamaTarget> {
+  /** Number of /api/embed requests and texts embedded so far. */
+  readonly stats = { requests: 0, texts: 0 };
+  private readonly models: Record<string, number>;
+
+  constructor(options: OllamaFakeOptions = {}) {
+    // The npm client parses an error message only from a JSON answer: every error here is JSON.
+    super({ alwaysJson: true });
+    this.models = options.models ?? { 'nomic-embed-text': 64 };
+  }
+
+  protected override errorReply(status: number, message?: string): Reply {
+    return error(status, message ?? (status === 503 ? 'server busy, please try again.  maximum pending requests exceeded' : `HTTP ${status}`));
+  }
+
+  protected override targetOf(req: LoggedRequest, url: URL): OllamaTarget | undefined {
+    if (url.pathname === '/api/embed' || url.pathname === '/api/embeddings') return 'embed';
+    return url.pathname === '/api/tags' ? 'tags' : undefined;
+  }
+
+  private dimOf(model: unknown): number | undefined {
     if (typeof model !== 'string') return undefined;
-    return models[model] ?? models[model.replace(/:latest$/, '')];
-  };
-  const srv = await listen(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    return this.models[model] ?? this.models[model.replace(/:latest$/, '')];
+  }
+
+  protected override handle(req: LoggedRequest, url: URL): Reply {
+    const path = url.pathname;
     if (req.method === 'GET' && path === '/api/tags') {
-      return sendJson(res, 200, { models: Object.keys(models).map((name) => ({ name: `${name}:latest`, model: `${name}:latest` })) });
+      return { status: 200, body: { models: Object.keys(this.models).map((name) => ({ name: `${name}:latest`, model: `${name}:latest` })) } };
     }
-    if (req.method === 'GET' && path === '/') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      return void res.end('Ollama is running');
-    }
-    if (req.method !== 'POST' || (path !== '/api/embed' && path !== '/api/embeddings')) return sendJson(res, 404, { error: '404 page not found' });
-    let body: { model?: unknown; input?: unknown; prompt?: unknown };
-    try {
-      body = JSON.parse(await readBody(req)) as typeof body;
-    } catch {
-      return sendJson(res, 400, { error: 'invalid JSON body' });
-    }
-    const dim = dimOf(body.model);
-    if (!dim) return sendJson(res, 404, { error: `model "${String(body.model)}" not found, try pulling it first` });
+    if (req.method === 'GET' && path === '/') return { status: 200, headers: { 'content-type': 'text/plain' }, text: 'Ollama is running' };
+    if (req.method !== 'POST' || (path !== '/api/embed' && path !== '/api/embeddings')) return error(404, '404 page not found');
+    if (!req.raw || req.body === INVALID_JSON) return error(400, 'invalid JSON body');
+    const body = req.body as { model?: unknown; input?: unknown; prompt?: unknown };
+    const dim = this.dimOf(body.model);
+    if (!dim) return error(404, `model "${String(body.model)}" not found, try pulling it first`);
     if (path === '/api/embeddings') {
-      if (typeof body.prompt !== 'string') return sendJson(res, 400, { error: 'prompt is required' });
-      return sendJson(res, 200, { embedding: hashedEmbedding(body.prompt, dim) });
+      if (typeof body.prompt !== 'string') return error(400, 'prompt is required');
+      return { status: 200, body: { embedding: hashedEmbedding(body.prompt, dim) } };
     }
     const input = typeof body.input === 'string' ? [body.input] : body.input;
-    if (!Array.isArray(input) || input.some((t) => typeof t !== 'string')) return sendJson(res, 400, { error: 'input must be a string or an array of strings' });
-    stats.requests++;
-    stats.texts += input.length;
-    return sendJson(res, 200, {
-      model: body.model,
-      embeddings: (input as string[]).map((t) => hashedEmbedding(t, dim)),
-      total_duration: 1000,
-      load_duration: 100,
-      prompt_eval_count: input.length,
-    });
-  });
-  return { url: srv.url, port: srv.port, close: srv.close, stats };
+    if (!Array.isArray(input) || input.some((t) => typeof t !== 'string')) return error(400, 'input must be a string or an array of strings');
+    this.stats.requests++;
+    this.stats.texts += input.length;
+    return {
+      status: 200,
+      body: { model: body.model, embeddings: (input as string[]).map((t) => hashedEmbedding(t, dim)), total_duration: 1000, load_duration: 100, prompt_eval_count: input.length },
+    };
+  }
+}
+
+export async function startOllamaFake(options: OllamaFakeOptions = {}): Promise<OllamaFake> {
+  const fake = new OllamaFake(options);
+  await fake.start();
+  return fake;
 }

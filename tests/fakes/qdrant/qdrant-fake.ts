@@ -1,9 +1,7 @@
 // A faithful local double of Qdrant's REST API (the endpoints @qdrant/js-client-rest uses for knowledge),
 // with Qdrant's envelopes and errors; request bodies are validated against Qdrant's OpenAPI file when given.
-import { existsSync, readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listen, readBody, sendJson, type LocalServer } from '../knowledge-http.js';
-import { OpenApiValidator, type OpenApiDoc } from './openapi-validate.js';
+import { INVALID_JSON, LoopbackServer, type LoggedRequest, type Reply } from '../loopback.js';
+import { OpenApiCheck, formatIssue, type OpenApiIssue } from '../openapi.js';
 
 type Payload = Record<string, unknown>;
 interface Point {
@@ -27,27 +25,38 @@ export interface QdrantFakeOptions {
   apiKey?: string;
 }
 
-export interface QdrantFake extends LocalServer {
-  /** Whether requests are being validated against the OpenAPI file. */
-  validating: boolean;
-  /** Every request seen (method, OpenAPI path template, status answered). */
-  log: Array<{ method: string; path: string; status: number; errors?: string[] }>;
-  collections: Map<string, Collection>;
-}
+/** Fault targets: one name per operation the double serves. */
+export type QdrantTarget = 'version' | 'list' | 'exists' | 'collection' | 'index' | 'upsert' | 'scroll' | 'query' | 'delete';
 
-const ROUTES: Array<{ method: string; template: string; re: RegExp }> = [
-  ['GET', '/'],
-  ['GET', '/collections'],
-  ['GET', '/collections/{collection_name}/exists'],
-  ['GET', '/collections/{collection_name}'],
-  ['PUT', '/collections/{collection_name}'],
-  ['DELETE', '/collections/{collection_name}'],
-  ['PUT', '/collections/{collection_name}/index'],
-  ['PUT', '/collections/{collection_name}/points'],
-  ['POST', '/collections/{collection_name}/points/scroll'],
-  ['POST', '/collections/{collection_name}/points/query'],
-  ['POST', '/collections/{collection_name}/points/delete'],
-].map(([method, template]) => ({ method: method!, template: template!, re: new RegExp(`^${template!.replace('{collection_name}', '([^/]+)')}$`) }));
+const ROUTES: Array<{ method: string; template: string; target: QdrantTarget; re: RegExp }> = (
+  [
+    ['GET', '/', 'version'],
+    ['GET', '/collections', 'list'],
+    ['GET', '/collections/{collection_name}/exists', 'exists'],
+    ['GET', '/collections/{collection_name}', 'collection'],
+    ['PUT', '/collections/{collection_name}', 'collection'],
+    ['DELETE', '/collections/{collection_name}', 'collection'],
+    ['PUT', '/collections/{collection_name}/index', 'index'],
+    ['PUT', '/collections/{collection_name}/points', 'upsert'],
+    ['POST', '/collections/{collection_name}/points/scroll', 'scroll'],
+    ['POST', '/collections/{collection_name}/points/query', 'query'],
+    ['POST', '/collections/{collection_name}/points/delete', 'delete'],
+  ] as const
+).map(([method, template, target]) => ({ method, template, target, re: new RegExp(`^${template.replace('{collection_name}', '([^/]+)')}$`) }));
+
+const routeOf = (method: string, pathname: string): (typeof ROUTES)[number] | undefined => ROUTES.find((r) => r.method === method && r.re.test(pathname));
+
+/**
+ * Qdrant's answer to a body its schema refuses. Its REST layer (actix with serde and validator)
+ * answers a body that does not deserialize with 400 "Format error in JSON body: ..." (serde stops at
+ * the first problem) and one that deserializes but breaks a bound with 422 "Validation error in
+ * JSON body: [...]".
+ */
+export function qdrantSpecError(issues: OpenApiIssue[]): { status: 400 | 422; error: string } {
+  const shape = issues.find((i) => i.kind === 'shape');
+  if (shape) return { status: 400, error: `Format error in JSON body: ${formatIssue(shape)}` };
+  return { status: 422, error: `Validation error in JSON body: [${issues.map(formatIssue).join(', ')}]` };
+}
 
 function getPath(obj: unknown, key: string): unknown[] {
   // Qdrant keys are dotted paths; arrays along the way fan out.
@@ -114,67 +123,90 @@ function selectPayload(payload: Payload, withPayload: unknown): Payload | undefi
   return Object.fromEntries(Object.entries(payload).filter(([k]) => include.includes(k)));
 }
 
-export async function startQdrantFake(options: QdrantFakeOptions = {}): Promise<QdrantFake> {
-  const validator = options.openapiPath && existsSync(options.openapiPath) ? new OpenApiValidator(JSON.parse(readFileSync(options.openapiPath, 'utf8')) as OpenApiDoc) : undefined;
-  const collections = new Map<string, Collection>();
-  const log: QdrantFake['log'] = [];
-  let version = 0;
-  const started = process.hrtime.bigint();
-  const time = (): number => Number(process.hrtime.bigint() - started) / 1e9 % 0.01;
-  const ok = (res: ServerResponse, result: unknown): void => sendJson(res, 200, { result, status: 'ok', time: time() });
-  const fail = (res: ServerResponse, status: number, error: string): void => sendJson(res, status, { status: { error }, time: time() });
+export class QdrantFake extends LoopbackServer<QdrantTarget> {
+  /** Whether requests are being validated against the OpenAPI file. */
+  readonly validating: boolean;
+  /** Every request answered (method, path, status; the schema's complaints when it refused the body). */
+  readonly log: Array<{ method: string; path: string; status: number; errors?: string[] }> = [];
+  readonly collections = new Map<string, Collection>();
+  private readonly check: OpenApiCheck | undefined;
+  private version = 0;
+  private readonly started = process.hrtime.bigint();
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const route = ROUTES.find((r) => r.method === req.method && r.re.test(url.pathname));
-    if (options.apiKey && req.headers['api-key'] !== options.apiKey) {
-      fail(res, 401, 'Must provide an API key or an Authorization bearer token');
-      return 401;
-    }
-    if (!route) {
-      fail(res, 404, `Not found: ${req.method} ${url.pathname}`);
-      return 404;
-    }
+  constructor(private readonly options: QdrantFakeOptions = {}) {
+    // The JS client always sends JSON; parse it whatever the content type says, as Qdrant does.
+    super({ alwaysJson: true });
+    this.check = OpenApiCheck.load(options.openapiPath);
+    for (const r of ROUTES) this.check?.prepare(r.method, r.template);
+    this.validating = this.check !== undefined;
+  }
+
+  private time(): number {
+    return (Number(process.hrtime.bigint() - this.started) / 1e9) % 0.01;
+  }
+
+  private ok(result: unknown): Reply {
+    return { status: 200, body: { result, status: 'ok', time: this.time() } };
+  }
+
+  private fail(status: number, error: string): Reply {
+    return { status, body: { status: { error }, time: this.time() } };
+  }
+
+  protected override errorReply(status: number, message?: string): Reply {
+    const fallback = status === 429 ? 'Rate limiting exceeded: Write rate limit exceeded, retry later' : status === 413 ? 'JSON payload is larger than allowed' : `Service internal error: HTTP ${status}`;
+    return this.fail(status, message ?? fallback);
+  }
+
+  protected override targetOf(req: LoggedRequest, url: URL): QdrantTarget | undefined {
+    return routeOf(req.method, url.pathname)?.target;
+  }
+
+  protected override handle(req: LoggedRequest, url: URL): Reply {
+    const entry: QdrantFake['log'][number] = { method: req.method, path: url.pathname, status: 0 };
+    const reply = this.answer(req, url, entry);
+    entry.status = reply.status;
+    this.log.push(entry);
+    return reply;
+  }
+
+  private answer(req: LoggedRequest, url: URL, entry: { errors?: string[] }): Reply {
+    if (this.options.apiKey && req.headers['api-key'] !== this.options.apiKey) return this.fail(401, 'Must provide an API key or an Authorization bearer token');
+    const route = routeOf(req.method, url.pathname);
+    if (!route) return this.fail(404, `Not found: ${req.method} ${url.pathname}`);
+    // The version document, not the usual envelope (the client's compatibility check reads it).
+    if (route.target === 'version') return { status: 200, body: { title: 'qdrant - vector search engine', version: '1.18.0', commit: '0000000000000000000000000000000000000000' } };
     const name = decodeURIComponent(route.re.exec(url.pathname)?.[1] ?? '');
-    const raw = await readBody(req);
-    let body: Record<string, unknown> = {};
-    if (raw) {
+    if (req.body === INVALID_JSON) {
       try {
-        body = JSON.parse(raw) as Record<string, unknown>;
+        JSON.parse(req.raw);
       } catch (err) {
-        fail(res, 400, `Format error in JSON body: ${(err as Error).message}`);
-        return 400;
+        return this.fail(400, `Format error in JSON body: ${(err as Error).message}`);
       }
     }
-    if (validator) {
-      if (!validator.hasOperation(route.template, route.method)) throw new Error(`route ${route.method} ${route.template} not in the OpenAPI file`);
-      const schema = validator.requestSchema(route.template, route.method);
-      if (schema) {
-        const errors = validator.validate(schema, body);
-        if (errors.length) {
-          log.push({ method: route.method, path: route.template, status: 422, errors });
-          fail(res, 422, `Validation error in JSON body: ${errors.slice(0, 3).join('; ')}`);
-          return -422;
-        }
-      }
+    const body = (req.raw ? req.body : {}) as Record<string, unknown>;
+    const issues = this.check?.validate(route.method, route.template, body) ?? [];
+    if (issues.length) {
+      entry.errors = issues.map(formatIssue);
+      const { status, error } = qdrantSpecError(issues);
+      return this.fail(status, error);
     }
-    const col = name ? collections.get(name) : undefined;
-    const missing = (): number => {
-      fail(res, 404, `Not found: Collection \`${name}\` doesn't exist!`);
-      return 404;
-    };
-    switch (route.template) {
+    return this.operate(route.template, req.method, name, body, url);
+  }
+
+  private operate(template: string, method: string, name: string, body: Record<string, unknown>, url: URL): Reply {
+    const col = name ? this.collections.get(name) : undefined;
+    const missing = (): Reply => this.fail(404, `Not found: Collection \`${name}\` doesn't exist!`);
+    switch (template) {
       case '/collections':
-        ok(res, { collections: [...collections.keys()].map((n) => ({ name: n })) });
-        return 200;
+        return this.ok({ collections: [...this.collections.keys()].map((n) => ({ name: n })) });
       case '/collections/{collection_name}/exists':
-        ok(res, { exists: collections.has(name) });
-        return 200;
+        return this.ok({ exists: this.collections.has(name) });
       case '/collections/{collection_name}': {
-        if (req.method === 'GET') {
+        if (method === 'GET') {
           if (!col) return missing();
           const vectors = col.unnamed ? col.vectors[''] : col.vectors;
-          ok(res, {
+          return this.ok({
             status: 'green',
             optimizer_status: 'ok',
             segments_count: 1,
@@ -188,54 +220,23 @@ export async function startQdrantFake(options: QdrantFakeOptions = {}): Promise<
             },
             payload_schema: col.indexes,
           });
-          return 200;
         }
-        if (req.method === 'DELETE') {
-          ok(res, collections.delete(name));
-          return 200;
-        }
-        if (col) {
-          fail(res, 409, `Wrong input: Collection \`${name}\` already exists!`);
-          return 409;
-        }
+        if (method === 'DELETE') return this.ok(this.collections.delete(name));
+        if (col) return this.fail(409, `Wrong input: Collection \`${name}\` already exists!`);
         const v = body.vectors as Record<string, unknown> | undefined;
-        if (!v) {
-          fail(res, 400, 'Wrong input: vectors config is required');
-          return 400;
-        }
+        if (!v) return this.fail(400, 'Wrong input: vectors config is required');
         const unnamed = typeof v.size === 'number';
         const vectorsCfg = (unnamed ? { '': v } : v) as Collection['vectors'];
-        collections.set(name, { vectors: vectorsCfg, unnamed, points: new Map(), indexes: {} });
-        ok(res, true);
-        return 200;
+        this.collections.set(name, { vectors: vectorsCfg, unnamed, points: new Map(), indexes: {} });
+        return this.ok(true);
       }
       case '/collections/{collection_name}/index': {
         if (!col) return missing();
         col.indexes[String(body.field_name)] = { data_type: body.field_schema, points: col.points.size };
-        ok(res, { operation_id: ++version, status: 'completed' });
-        return 200;
+        return this.ok({ operation_id: ++this.version, status: 'completed' });
       }
-      case '/collections/{collection_name}/points': {
-        if (!col) return missing();
-        const points = (body.points ?? []) as Array<{ id: string | number; vector: number[] | Record<string, number[]>; payload?: Payload }>;
-        for (const p of points) {
-          const vec = Array.isArray(p.vector) ? { '': p.vector } : p.vector;
-          for (const [vn, values] of Object.entries(vec)) {
-            const cfg = col.vectors[vn];
-            if (!cfg) {
-              fail(res, 400, `Wrong input: Not existing vector name error: ${vn}`);
-              return 400;
-            }
-            if (values.length !== cfg.size) {
-              fail(res, 400, `Wrong input: Vector dimension error: expected dim: ${cfg.size}, got ${values.length}`);
-              return 400;
-            }
-          }
-        }
-        for (const p of points) col.points.set(String(p.id), { id: p.id, vector: Array.isArray(p.vector) ? { '': p.vector } : p.vector, payload: p.payload ?? {}, version: ++version });
-        ok(res, { operation_id: version, status: url.searchParams.get('wait') === 'true' ? 'completed' : 'acknowledged' });
-        return 200;
-      }
+      case '/collections/{collection_name}/points':
+        return col ? this.upsert(col, body, url) : missing();
       case '/collections/{collection_name}/points/scroll': {
         if (!col) return missing();
         const limit = typeof body.limit === 'number' ? body.limit : 10;
@@ -243,60 +244,57 @@ export async function startQdrantFake(options: QdrantFakeOptions = {}): Promise<
         const start = body.offset !== undefined && body.offset !== null ? all.findIndex((p) => String(p.id) >= String(body.offset)) : 0;
         const page = start < 0 ? [] : all.slice(start, start + limit);
         const next = start >= 0 ? all[start + limit] : undefined;
-        ok(res, { points: page.map((p) => ({ id: p.id, payload: selectPayload(p.payload, body.with_payload ?? true) })), next_page_offset: next ? next.id : null });
-        return 200;
+        return this.ok({ points: page.map((p) => ({ id: p.id, payload: selectPayload(p.payload, body.with_payload ?? true) })), next_page_offset: next ? next.id : null });
       }
-      case '/collections/{collection_name}/points/query': {
-        if (!col) return missing();
-        const using = typeof body.using === 'string' ? body.using : '';
-        const cfg = col.vectors[using];
-        if (!cfg) {
-          fail(res, 400, `Wrong input: Not existing vector name error: ${using}`);
-          return 400;
-        }
-        const q = body.query as number[] | undefined;
-        if (!Array.isArray(q)) {
-          fail(res, 400, 'Wrong input: the fake supports nearest queries with a dense vector only');
-          return 400;
-        }
-        if (q.length !== cfg.size) {
-          fail(res, 400, `Wrong input: Vector dimension error: expected dim: ${cfg.size}, got ${q.length}`);
-          return 400;
-        }
-        const limit = typeof body.limit === 'number' ? body.limit : 10;
-        const threshold = typeof body.score_threshold === 'number' ? body.score_threshold : undefined;
-        const scored = [...col.points.values()]
-          .filter((p) => matchFilter(p, body.filter as Filter) && p.vector[using])
-          .map((p) => ({ p, score: cosineSim(q, p.vector[using]!) }))
-          .filter((x) => threshold === undefined || x.score >= threshold)
-          .sort((a, b) => b.score - a.score)
-          .slice(typeof body.offset === 'number' ? body.offset : 0)
-          .slice(0, limit);
-        ok(res, { points: scored.map(({ p, score }) => ({ id: p.id, version: p.version, score, payload: selectPayload(p.payload, body.with_payload) ?? null })) });
-        return 200;
-      }
+      case '/collections/{collection_name}/points/query':
+        return col ? this.query(col, body) : missing();
       case '/collections/{collection_name}/points/delete': {
         if (!col) return missing();
         if (Array.isArray(body.points)) for (const id of body.points) col.points.delete(String(id));
         else if (body.filter) for (const [id, p] of col.points) if (matchFilter(p, body.filter as Filter)) col.points.delete(id);
-        ok(res, { operation_id: ++version, status: 'completed' });
-        return 200;
+        return this.ok({ operation_id: ++this.version, status: 'completed' });
       }
       default:
         return missing();
     }
-  };
+  }
 
-  const srv = await listen(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (req.method === 'GET' && url.pathname === '/') {
-      // The version document, not the usual envelope (the client's compatibility check reads it).
-      if (options.apiKey && req.headers['api-key'] !== options.apiKey) return fail(res, 401, 'Must provide an API key or an Authorization bearer token');
-      log.push({ method: 'GET', path: '/', status: 200 });
-      return sendJson(res, 200, { title: 'qdrant - vector search engine', version: '1.18.0', commit: '0000000000000000000000000000000000000000' });
+  private upsert(col: Collection, body: Record<string, unknown>, url: URL): Reply {
+    const points = (body.points ?? []) as Array<{ id: string | number; vector: number[] | Record<string, number[]>; payload?: Payload }>;
+    for (const p of points) {
+      const vec = Array.isArray(p.vector) ? { '': p.vector } : p.vector;
+      for (const [vn, values] of Object.entries(vec)) {
+        const cfg = col.vectors[vn];
+        if (!cfg) return this.fail(400, `Wrong input: Not existing vector name error: ${vn}`);
+        if (values.length !== cfg.size) return this.fail(400, `Wrong input: Vector dimension error: expected dim: ${cfg.size}, got ${values.length}`);
+      }
     }
-    const status = await handle(req, res);
-    if (status !== -422) log.push({ method: req.method ?? '', path: url.pathname, status });
-  });
-  return { url: srv.url, port: srv.port, close: srv.close, validating: validator !== undefined, log, collections };
+    for (const p of points) col.points.set(String(p.id), { id: p.id, vector: Array.isArray(p.vector) ? { '': p.vector } : p.vector, payload: p.payload ?? {}, version: ++this.version });
+    return this.ok({ operation_id: this.version, status: url.searchParams.get('wait') === 'true' ? 'completed' : 'acknowledged' });
+  }
+
+  private query(col: Collection, body: Record<string, unknown>): Reply {
+    const using = typeof body.using === 'string' ? body.using : '';
+    const cfg = col.vectors[using];
+    if (!cfg) return this.fail(400, `Wrong input: Not existing vector name error: ${using}`);
+    const q = body.query as number[] | undefined;
+    if (!Array.isArray(q)) return this.fail(400, 'Wrong input: the fake supports nearest queries with a dense vector only');
+    if (q.length !== cfg.size) return this.fail(400, `Wrong input: Vector dimension error: expected dim: ${cfg.size}, got ${q.length}`);
+    const limit = typeof body.limit === 'number' ? body.limit : 10;
+    const threshold = typeof body.score_threshold === 'number' ? body.score_threshold : undefined;
+    const scored = [...col.points.values()]
+      .filter((p) => matchFilter(p, body.filter as Filter) && p.vector[using])
+      .map((p) => ({ p, score: cosineSim(q, p.vector[using]!) }))
+      .filter((x) => threshold === undefined || x.score >= threshold)
+      .sort((a, b) => b.score - a.score)
+      .slice(typeof body.offset === 'number' ? body.offset : 0)
+      .slice(0, limit);
+    return this.ok({ points: scored.map(({ p, score }) => ({ id: p.id, version: p.version, score, payload: selectPayload(p.payload, body.with_payload) ?? null })) });
+  }
+}
+
+export async function startQdrantFake(options: QdrantFakeOptions = {}): Promise<QdrantFake> {
+  const fake = new QdrantFake(options);
+  await fake.start();
+  return fake;
 }

@@ -1,7 +1,7 @@
 // A faithful local double of the ServiceNow Table API (+ /oauth_token.do) on 127.0.0.1, with
 // fault injection. Shared by the tests and the bench.
 import { randomBytes } from 'node:crypto';
-import { FakeHttpServer, basicCredentials, bearer, type FaultTarget, type LoggedRequest, type Reply } from '../http.js';
+import { LoopbackServer, basicCredentials, bearer, type LoggedRequest, type Reply } from '../loopback.js';
 
 export type SnRecord = Record<string, string>;
 
@@ -19,7 +19,7 @@ const WRITABLE_SYSTEM = new Set(['sys_id']);
 const snError = (message: string, detail: string): unknown => ({ error: { message, detail }, status: 'failure' });
 const glideDate = (d: Date): string => d.toISOString().slice(0, 19).replace('T', ' ');
 
-export class ServiceNowFake extends FakeHttpServer {
+export class ServiceNowFake extends LoopbackServer<'create' | 'lookup'> {
   /** Committed records per table. */
   readonly tables = new Map<string, SnRecord[]>();
   /** Fields some record has (queries on others are ignored, as upstream does). */
@@ -31,7 +31,7 @@ export class ServiceNowFake extends FakeHttpServer {
   credentialsRevoked = false;
 
   constructor(private readonly options: ServiceNowFakeOptions = {}) {
-    super();
+    super({ defaultTarget: 'create', jsonContentType: 'application/json;charset=UTF-8' });
   }
 
   records(table = 'incident'): SnRecord[] {
@@ -49,12 +49,12 @@ export class ServiceNowFake extends FakeHttpServer {
     this.credentialsRevoked = true;
   }
 
-  protected defaultErrorBody(status: number, message?: string): unknown {
-    if (status === 429) return snError('Rate limit exceeded', 'Too many requests; rate limit rule matched');
-    return snError(message ?? `HTTP ${status}`, status >= 500 ? 'The instance could not process the request' : '');
+  protected override errorReply(status: number, message?: string): Reply {
+    if (status === 429) return { status, body: snError('Rate limit exceeded', 'Too many requests; rate limit rule matched') };
+    return { status, body: snError(message ?? `HTTP ${status}`, status >= 500 ? 'The instance could not process the request' : '') };
   }
 
-  protected targetOf(req: LoggedRequest): FaultTarget | undefined {
+  protected override targetOf(req: LoggedRequest): 'create' | 'lookup' | undefined {
     if (!TABLE_PATH.test(req.path.split('?')[0]!)) return undefined;
     return req.method === 'POST' ? 'create' : 'lookup';
   }
@@ -71,7 +71,7 @@ export class ServiceNowFake extends FakeHttpServer {
     return !!t && (this.accessTokens.get(t) ?? 0) > Date.now();
   }
 
-  protected handle(req: LoggedRequest, url: URL): Reply {
+  protected override handle(req: LoggedRequest, url: URL): Reply {
     if (req.path.startsWith('/oauth_token.do') && req.method === 'POST') return this.token(req);
     const m = TABLE_PATH.exec(url.pathname);
     if (!m) return { status: 400, body: snError('Requested URI does not represent any resource', url.pathname) };

@@ -1,7 +1,6 @@
 // A local website on loopback for tests, the bench and the demo: pages, links, robots.txt, a sitemap,
 // redirects, a slow page, an oversized page and non-HTML content. Pages can be changed between crawls.
-import type { ServerResponse } from 'node:http';
-import { listen, type LocalServer } from '../knowledge-http.js';
+import { LoopbackServer, type LoggedRequest, type Reply } from '../loopback.js';
 
 export interface SitePage {
   status?: number;
@@ -15,14 +14,6 @@ export interface SitePage {
   sizeBytes?: number;
 }
 
-export interface LocalSite extends LocalServer {
-  pages: Map<string, SitePage>;
-  /** Paths requested, in order (with the query). */
-  hits: string[];
-  /** User-Agent headers seen. */
-  userAgents: Set<string>;
-  setPage(path: string, page: SitePage): void;
-}
 
 export function htmlPage(title: string, body: string, extraHead = ''): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>${extraHead}</head>
@@ -80,43 +71,53 @@ The ${t} settings live in the configuration file; change them during a maintenan
   return pages;
 }
 
-export async function startSite(pages: Map<string, SitePage> = testSitePages()): Promise<LocalSite> {
-  const hits: string[] = [];
-  const userAgents = new Set<string>();
-  let base = '';
-  const send = async (res: ServerResponse, page: SitePage): Promise<void> => {
-    if (page.delayMs) await new Promise((r) => setTimeout(r, page.delayMs).unref());
-    if (res.destroyed) return;
-    if (page.location) {
-      res.writeHead(page.status ?? 301, { location: page.location.startsWith('/') ? `${base}${page.location}` : page.location });
-      return void res.end();
-    }
-    if (page.sizeBytes) {
-      res.writeHead(page.status ?? 200, { 'content-type': 'text/html; charset=utf-8' });
-      const block = `<p>${'x'.repeat(1020)}</p>\n`;
-      // Bounded: the page is a fixed number of blocks; stop early when the client hangs up.
-      for (let sent = 0; sent < page.sizeBytes && !res.destroyed; sent += block.length) {
-        if (!res.write(block)) await new Promise((r) => res.once('drain', r));
-      }
-      return void res.end();
-    }
+function* blocksOf(sizeBytes: number): Generator<string> {
+  const block = `<p>${'x'.repeat(1020)}</p>\n`;
+  // Bounded: the page is a fixed number of blocks (the server stops early when the client hangs up).
+  for (let sent = 0; sent < sizeBytes; sent += block.length) yield block;
+}
+
+/** The site; fault targets are page paths (`/robots.txt`), or 'any'. */
+export class LocalSite extends LoopbackServer {
+  /** Paths requested, in order (with the query). */
+  readonly hits: string[] = [];
+  /** User-Agent headers seen. */
+  readonly userAgents = new Set<string>();
+
+  constructor(readonly pages: Map<string, SitePage> = testSitePages()) {
+    super();
+  }
+
+  setPage(path: string, page: SitePage): void {
+    this.pages.set(path, page);
+  }
+
+  protected override errorReply(status: number, message?: string): Reply {
+    return { status, headers: { 'content-type': 'text/html' }, text: `<h1>${message ?? `HTTP ${status}`}</h1>` };
+  }
+
+  protected override targetOf(_req: LoggedRequest, url: URL): string {
+    return url.pathname;
+  }
+
+  protected override async handle(req: LoggedRequest, url: URL): Promise<Reply> {
+    this.hits.push(url.pathname + url.search);
+    const ua = req.headers['user-agent'];
+    if (ua) this.userAgents.add(ua);
+    const page = this.pages.get(url.pathname);
+    if (!page) return { status: 404, headers: { 'content-type': 'text/html' }, text: '<h1>Not found</h1>' };
+    if (page.delayMs) await this.pause(page.delayMs);
+    if (page.location) return { status: page.status ?? 301, headers: { location: page.location.startsWith('/') ? `${this.url}${page.location}` : page.location } };
+    if (page.sizeBytes) return { status: page.status ?? 200, headers: { 'content-type': 'text/html; charset=utf-8' }, stream: blocksOf(page.sizeBytes) };
     let body = page.body ?? '';
     // Sitemaps need absolute URLs: the generator writes paths and the server fills in its origin.
-    if ((page.contentType ?? '').includes('xml') || (page.contentType ?? '').startsWith('text/plain')) body = body.replace(/<loc>\//g, `<loc>${base}/`).replace(/^Sitemap: \//m, `Sitemap: ${base}/`);
-    res.writeHead(page.status ?? 200, { 'content-type': page.contentType ?? 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
-  const srv = await listen(async (req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    hits.push(u.pathname + u.search);
-    if (req.headers['user-agent']) userAgents.add(req.headers['user-agent']);
-    const page = pages.get(u.pathname);
-    if (!page) {
-      res.writeHead(404, { 'content-type': 'text/html' });
-      return void res.end('<h1>Not found</h1>');
-    }
-    await send(res, page);
-  });
-  base = srv.url;
-  return { ...srv, pages, hits, userAgents, setPage: (p, page) => void pages.set(p, page) };
+    if ((page.contentType ?? '').includes('xml') || (page.contentType ?? '').startsWith('text/plain')) body = body.replace(/<loc>\//g, `<loc>${this.url}/`).replace(/^Sitemap: \//m, `Sitemap: ${this.url}/`);
+    return { status: page.status ?? 200, headers: { 'content-type': page.contentType ?? 'text/html; charset=utf-8' }, text: body };
+  }
+}
+
+export async function startSite(pages: Map<string, SitePage> = testSitePages()): Promise<LocalSite> {
+  const site = new LocalSite(pages);
+  await site.start();
+  return site;
 }
