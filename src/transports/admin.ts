@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { recordOperatorDecision } from '../providers/iris/approval.js';
-import { principalOf } from '../server.js';
+import { principalOf } from '../auth/principal.js';
 import type { HttpAuthenticator } from './http.js';
 
 const PREFIX = '/admin/approvals';

@@ -7,7 +7,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
-import { createMcpServer, principalOf, type CreateServerOptions } from '../server.js';
+import { principalOf } from '../auth/principal.js';
+import { createMcpServer, type CreateServerOptions } from '../server.js';
 import { handleAdmin } from './admin.js';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);

@@ -8,7 +8,8 @@ import { ConfigError } from '../../config/load.js';
 import { DEFAULT_RATE_LIMIT } from '../../config/sections/auth.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../observability/logger.js';
-import type { AnyTool, Principal } from '../../tools/define-tool.js';
+import { principalExtra, type Principal } from '../../auth/principal.js';
+import type { AnyTool } from '../../tools/define-tool.js';
 import { jsonRpcError, type HttpAuthenticator } from '../http.js';
 import { StaticTokenVerifier } from './bearer.js';
 import { JwtVerifier, TokenRejected } from './jwt.js';
@@ -145,7 +146,7 @@ export function createHttpAuth(config: Pick<Config, 'auth' | 'server'>, options:
       if (!admit(`principal:${v.principal.id}`, res)) return null;
       const { principal, ...info } = v;
       // token left empty on purpose: nothing past this point needs it, so nothing can forward it.
-      return { ...info, token: '', extra: { principal } };
+      return { ...info, token: '', extra: principalExtra(principal) };
     },
   };
 
