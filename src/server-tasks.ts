@@ -1,7 +1,6 @@
 // MCP Tasks on the server: tasks/get, tasks/result, tasks/list and tasks/cancel, answered from the
 // job store (either backend) and bound to the principal that created each task.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import {
   CancelTaskRequestSchema,
   ErrorCode,
@@ -10,8 +9,9 @@ import {
   ListTasksRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { errorResult, type Principal } from './tools/define-tool.js';
-import { canSee } from './tools/jobs/access.js';
+import { principalOf, type Principal } from './auth/principal.js';
+import { errorResult } from './tools/define-tool.js';
+import { canSee, visibleOwner } from './jobs/access.js';
 import { isTerminal, toHandle, type JobRecord } from './jobs/model.js';
 import { jobToTask } from './jobs/tasks.js';
 import type { Services } from './services.js';
@@ -23,7 +23,7 @@ export function taskTimes(services: Services): { ttlMs: number; pollMs: number }
   return { ttlMs: services.config.jobs.ttl_s * 1000, pollMs: services.config.jobs.poll_after_ms };
 }
 
-export function registerTaskHandlers(server: Server, services: Services, principalOf: (auth: AuthInfo | undefined) => Principal | null): void {
+export function registerTaskHandlers(server: Server, services: Services): void {
   const times = taskTimes(services);
   const visibleJob = async (taskId: string, principal: Principal | null): Promise<JobRecord> => {
     const rec = await services.jobs.store.get(taskId);
@@ -57,7 +57,7 @@ export function registerTaskHandlers(server: Server, services: Services, princip
   server.setRequestHandler(ListTasksRequestSchema, async (req, extra) => {
     const principal = principalOf(extra.authInfo);
     const recs = await services.jobs.store.list({
-      ...(principal?.operator ? {} : { owner: principal?.id ?? null }),
+      ...visibleOwner(principal),
       limit: PAGE_SIZE + 1,
       ...(req.params?.cursor ? { before: req.params.cursor } : {}),
     });

@@ -1,9 +1,9 @@
 // createMcpServer: registers the inventory on an MCP server; the only place tools meet the SDK.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type ElicitRequestFormParams, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { z } from 'zod';
-import { invokeTool, outputSchemaOf, submitJobTask, type AnyTool, type ClientChannel, type Principal } from './tools/define-tool.js';
+import { principalOf, type Principal } from './auth/principal.js';
+import { invokeTool, outputSchemaOf, submitJobTask, type AnyTool, type ClientChannel } from './tools/define-tool.js';
 import { jobToTask } from './jobs/tasks.js';
 import { isShieldError } from './errors.js';
 import type { App } from './app.js';
@@ -43,12 +43,6 @@ export function describeTools(tools: readonly AnyTool[]): Tool[] {
     listingCache.set(tools, listing);
   }
   return listing;
-}
-
-/** Authenticated transports put the principal in AuthInfo.extra; stdio and open HTTP have none. */
-export function principalOf(auth: AuthInfo | undefined): Principal | null {
-  const p = auth?.extra?.principal as Principal | undefined;
-  return p ?? null;
 }
 
 export interface CreateServerOptions {
@@ -105,7 +99,7 @@ export function createMcpServer(app: App, options: CreateServerOptions = {}): Se
     return app.track(invokeTool(tool, req.params.arguments, { principal, signal: extra.signal, client, services }));
   });
 
-  registerTaskHandlers(server, services, principalOf);
+  registerTaskHandlers(server, services);
 
   return server;
 }

@@ -2,7 +2,7 @@
 // through the same SQLite file the server uses (same --data-dir). No tool argument can do this.
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CommandContext } from './commands.js';
+import type { CommandContext } from './context.js';
 import { UsageError } from './args.js';
 import { AuditLog } from '../observability/audit.js';
 import { ApprovalStore } from '../providers/iris/store.js';

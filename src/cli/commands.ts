@@ -1,14 +1,5 @@
 // The CLI's commands, by name. Each returns the process exit code.
-import type { Config } from '../config/schema.js';
-import type { ParsedArgs } from './args.js';
-
-export interface CommandContext {
-  args: ParsedArgs;
-  config: Config;
-  env: NodeJS.ProcessEnv;
-}
-
-export type Command = (ctx: CommandContext) => Promise<number>;
+import type { Command } from './context.js';
 
 // Each command loads its own modules when it runs, so `serve` over stdio pays only for itself.
 export const COMMANDS: Record<string, Command> = {

@@ -1,7 +1,7 @@
 // `shield-mcp serve`: start the app on stdio or HTTP and stop cleanly on SIGINT/SIGTERM.
 import { startApp, type App, type StartAppOptions } from '../app.js';
 import type { Config } from '../config/schema.js';
-import type { CommandContext } from './commands.js';
+import type { CommandContext } from './context.js';
 
 /** HTTP and its auth load only when serving HTTP: stdio start-up stays lean. */
 async function serveOverHttp(app: App, config: Config) {

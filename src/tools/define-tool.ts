@@ -2,6 +2,7 @@
 // error mapping and job submission live here, never in handlers. Free of MCP SDK types.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
 import { ShieldError, fromErrorInfo, toErrorInfo, type ErrorInfo } from '../errors.js';
 import type { Toolset } from '../config/toolsets.js';
 import type { JobContext } from '../jobs/runner.js';
@@ -14,14 +15,6 @@ export interface ToolAnnotations {
   destructiveHint: boolean;
   idempotentHint: boolean;
   openWorldHint: boolean;
-}
-
-/** Who is calling: null when the transport does not authenticate (stdio, loopback HTTP). */
-export interface Principal {
-  id: string;
-  scopes: string[];
-  /** Operators see and cancel every job. */
-  operator: boolean;
 }
 
 /** A form the human is asked to fill in (MCP elicitation, form mode: flat primitives only). */

@@ -9,7 +9,7 @@ import { metadataPaths, resourceMetadataUrl, wwwAuthenticate } from '../../src/t
 import { TokenBucketLimiter } from '../../src/transports/auth/rate-limit.js';
 import { scopeFilter, visibleToolsFor } from '../../src/transports/auth/scopes.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { Principal } from '../../src/tools/define-tool.js';
+import type { Principal } from '../../src/auth/principal.js';
 import { testConfig } from '../helpers/app.js';
 import { AUTH_TEST_TOOLS } from './tools.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GetTaskResultSchema, ListTasksResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ALL_TOOLS } from '../../src/tools/inventory.js';
 import type { App } from '../../src/app.js';
-import type { Principal } from '../../src/tools/define-tool.js';
+import type { Principal } from '../../src/auth/principal.js';
 import { connectClient, errorOf, makeApp, structured } from '../helpers/app.js';
 import { sleepJob } from '../helpers/test-tools.js';
 

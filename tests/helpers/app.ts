@@ -11,7 +11,8 @@ import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { createMcpServer } from '../../src/server.js';
-import type { AnyTool, Principal } from '../../src/tools/define-tool.js';
+import type { Principal } from '../../src/auth/principal.js';
+import type { AnyTool } from '../../src/tools/define-tool.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 
 /** The shipped defaults with an in-memory store and silent logs, plus the given overrides. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineTool, jobHandleSchema } from '../define-tool.js';
 import { toHandle } from '../../jobs/model.js';
-import { canSee, notFound } from './access.js';
+import { canSee, notFound } from '../../jobs/access.js';
 import { jobIdSchema } from './get-job-status.js';
 
 export const cancelJobTool = defineTool({

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineTool, jobHandleSchema } from '../define-tool.js';
 import { toHandle } from '../../jobs/model.js';
-import { canSee, notFound } from './access.js';
+import { canSee, notFound } from '../../jobs/access.js';
 
 export const jobIdSchema = z.string().regex(/^job_[A-Za-z0-9_-]{16,64}$/, 'a job id looks like job_ followed by 24 characters');
 

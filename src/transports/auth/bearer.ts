@@ -2,7 +2,7 @@
 // in constant time against every configured hash.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../../config/sections/auth.js';
-import type { Principal } from '../../tools/define-tool.js';
+import type { Principal } from '../../auth/principal.js';
 
 export function sha256Hex(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

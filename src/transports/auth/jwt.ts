@@ -5,7 +5,7 @@ import { lazyModule } from '../../lazy.js';
 
 const jose = lazyModule<typeof import('jose')>('jose');
 import type { AuthConfig } from '../../config/sections/auth.js';
-import type { Principal } from '../../tools/define-tool.js';
+import type { Principal } from '../../auth/principal.js';
 
 type OAuthConfig = NonNullable<AuthConfig['oauth']>;
 

@@ -1,5 +1,8 @@
-// RFC 9728 Protected Resource Metadata and the RFC 6750 WWW-Authenticate challenges that point to it.
+// RFC 9728 Protected Resource Metadata, the route that serves it, and the RFC 6750
+// WWW-Authenticate challenges that point to it.
 import type { AuthConfig } from '../../config/sections/auth.js';
+import { jsonRpcError } from '../http/respond.js';
+import type { Route } from '../http/types.js';
 import { toolScopes } from './scopes.js';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -35,6 +38,25 @@ export function protectedResourceMetadata(auth: AuthConfig, name: string): Prote
     // Tokens in query strings or bodies would end up in logs and caches.
     bearer_methods_supported: ['header'],
     resource_name: name,
+  };
+}
+
+/** GET/HEAD of the metadata document on every path metadataPaths names (oauth mode only). */
+export function metadataRoute(auth: AuthConfig, server: { name: string; http: { path: string } }): Route {
+  const oauth = auth.oauth;
+  if (!oauth) throw new Error('the metadata route needs auth.oauth');
+  const paths = metadataPaths(oauth.resource, server.http.path);
+  const document = JSON.stringify(protectedResourceMetadata(auth, server.name));
+  return (req, res, url) => {
+    if (!paths.has(url.pathname)) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      jsonRpcError(res, 405, 'Method not allowed', { allow: 'GET, HEAD' });
+      return true;
+    }
+    // Public metadata that browser-based clients fetch cross-origin.
+    res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*', 'cache-control': 'max-age=3600' });
+    res.end(req.method === 'HEAD' ? undefined : document);
+    return true;
   };
 }
 

@@ -1,7 +1,8 @@
 // Scopes -> tools: which tools a principal may list and call, computed from each tool's toolset
 // and readOnlyHint against the configured scope map.
 import type { AuthConfig, ScopeGrant } from '../../config/sections/auth.js';
-import type { AnyTool, Principal } from '../../tools/define-tool.js';
+import type { Principal } from '../../auth/principal.js';
+import type { AnyTool } from '../../tools/define-tool.js';
 
 type ScopeMap = Pick<AuthConfig, 'scopes'>;
 
