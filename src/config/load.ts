@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 
 /** config/ beside src/ and dist/: the shipped ticket templates and the IRIS parameter catalog. */

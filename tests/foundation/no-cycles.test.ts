@@ -4,8 +4,6 @@
 import { describe, expect, it } from 'vitest';
 import { findCycles, importGraph, specifiersOf, stronglyConnected, type ImportGraph } from '../../scripts/check-cycles.js';
 
-const insideConfig = (component: string[]): boolean => component.every((m) => m.startsWith('src/config/'));
-
 describe('the import graph of src/', () => {
   it('sees static, re-exported, type-only and dynamic imports and import types', () => {
     const text = [
@@ -29,9 +27,9 @@ describe('the import graph of src/', () => {
     expect(findCycles(graph)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
   });
 
-  it('has no import circle (outside src/config, for now)', () => {
+  it('has no import circle', () => {
     const graph = importGraph();
     expect(graph.size).toBeGreaterThan(50);
-    expect(stronglyConnected(graph).filter((c) => !insideConfig(c))).toEqual([]);
+    expect(stronglyConnected(graph)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShieldError } from '../../src/errors.js';
+import { type ShieldError } from '../../src/errors.js';
 import { TemplateCatalog } from '../../src/providers/itsm/templates.js';
 import { loadConfig } from '../../src/config/load.js';
 

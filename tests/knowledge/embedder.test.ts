@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ShieldError } from '../../src/errors.js';
 import { OllamaEmbedder, embedRetryPolicy, type BreakerRun } from '../../src/providers/knowledge/embedder.js';
 import { hashedEmbedding } from '../fakes/ollama/ollama-fake.js';
-import { listen, readBody, type LocalServer } from '../fakes/knowledge-http.js';
+import { startLoopback, type LoopbackServer } from '../fakes/loopback.js';
 
 interface Reply {
   status: number;
@@ -11,21 +11,20 @@ interface Reply {
 }
 
 /** A loopback Ollama whose next answers are scripted failures, then real embeddings. */
-let ollama: LocalServer;
+let ollama: LoopbackServer;
 let script: Reply[] = [];
 let requests = 0;
 
 beforeAll(async () => {
-  ollama = await listen(async (req, res) => {
-    const body = JSON.parse(await readBody(req)) as { input: string[] };
-    requests++;
-    const next = script.shift();
-    if (next) {
-      res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
-      return void res.end(JSON.stringify({ error: 'server busy, please try again.' }));
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ embeddings: body.input.map((t) => hashedEmbedding(t, 8)) }));
+  ollama = await startLoopback({
+    alwaysJson: true,
+    handle: (req) => {
+      const body = req.body as { input: string[] };
+      requests++;
+      const next = script.shift();
+      if (next) return { status: next.status, ...(next.headers ? { headers: next.headers } : {}), body: { error: 'server busy, please try again.' } };
+      return { status: 200, body: { embeddings: body.input.map((t) => hashedEmbedding(t, 8)) } };
+    },
   });
 });
 afterAll(() => ollama.close());

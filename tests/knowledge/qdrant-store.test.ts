@@ -3,15 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShieldError } from '../../src/errors.js';
 import type { BreakerRun } from '../../src/providers/knowledge/embedder.js';
 import { QdrantStore } from '../../src/providers/knowledge/qdrant-store.js';
-import { listen, type LocalServer } from '../fakes/knowledge-http.js';
+import { startLoopback, type LoopbackServer } from '../fakes/loopback.js';
 
-let qdrant: LocalServer;
+let qdrant: LoopbackServer;
 let next: { status: number; headers?: Record<string, string> } = { status: 200 };
 
 beforeAll(async () => {
-  qdrant = await listen((_req, res) => {
-    res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
-    res.end(JSON.stringify({ status: { error: 'Too many requests' }, time: 0 }));
+  qdrant = await startLoopback({
+    handle: () => ({ status: next.status, ...(next.headers ? { headers: next.headers } : {}), body: { status: { error: 'Too many requests' }, time: 0 } }),
   });
 });
 afterAll(() => qdrant.close());

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { sha256 } from '../../src/providers/iris/cpf.js';
-import { connectClient, errorOf, makeApp, testConfig } from '../helpers/app.js';
+import { connectClient, makeApp, testConfig } from '../helpers/app.js';
 import { ROOT, call, cleanupInstances, errOf, ensureBuilt, makeInstance, remediationConfig, waitJob, type TestInstance } from './helpers.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { ParameterCatalog } from '../../src/providers/iris/catalog.js';
 import { CONFIG_DIR } from '../../src/config/load.js';
 import { filterEntries, parseMessagesLog } from '../../src/providers/iris/messages-log.js';
 import { parseQlistLine } from '../../src/providers/iris/control.js';
-import { ShieldError } from '../../src/errors.js';
+import { type ShieldError } from '../../src/errors.js';
 
 const CPF = [
   '[ConfigFile]',

@@ -119,10 +119,17 @@ export class PlanStore {
   update(id: string, patch: { status?: PlanStatus; job_id?: string; activated?: boolean; outcome?: unknown }, onlyIf?: PlanStatus[]): boolean {
     const sets: string[] = ['updated_at = @updated_at'];
     const params: Record<string, unknown> = { id, updated_at: nowIso() };
-    if (patch.status !== undefined) (sets.push('status = @status'), (params.status = patch.status));
-    if (patch.job_id !== undefined) (sets.push('job_id = @job_id'), (params.job_id = patch.job_id));
-    if (patch.activated !== undefined) (sets.push('activated = @activated'), (params.activated = patch.activated ? 1 : 0));
-    if (patch.outcome !== undefined) (sets.push('outcome = @outcome'), (params.outcome = JSON.stringify(patch.outcome)));
+    const columns: Record<string, unknown> = {
+      status: patch.status,
+      job_id: patch.job_id,
+      activated: patch.activated === undefined ? undefined : patch.activated ? 1 : 0,
+      outcome: patch.outcome === undefined ? undefined : JSON.stringify(patch.outcome),
+    };
+    for (const [column, value] of Object.entries(columns)) {
+      if (value === undefined) continue;
+      sets.push(`${column} = @${column}`);
+      params[column] = value;
+    }
     let where = 'id = @id';
     if (onlyIf?.length) {
       where += ` AND status IN (${onlyIf.map((_, i) => `@s${i}`).join(', ')})`;

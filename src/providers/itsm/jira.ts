@@ -3,7 +3,7 @@
 import { ShieldError } from '../../errors.js';
 import type { ItsmConfig } from '../../config/sections/itsm.js';
 import { sendAuthorized, type AuthProvider } from './auth.js';
-import { HttpClient, HttpStatusError, type HttpResponse } from './http.js';
+import { type HttpClient, HttpStatusError, type HttpResponse } from './http.js';
 import { renderDescription } from './markdown.js';
 import { createExactlyOnce, type RemoteDeps, type RemoteOps } from './remote.js';
 import { wait } from '../../upstream/retry.js';

@@ -2,7 +2,7 @@
 import { ShieldError } from '../../errors.js';
 import type { ItsmConfig } from '../../config/sections/itsm.js';
 import { sendAuthorized, type AuthProvider } from './auth.js';
-import { HttpClient, HttpStatusError, TransportError, type HttpResponse } from './http.js';
+import { type HttpClient, HttpStatusError, TransportError, type HttpResponse } from './http.js';
 import { renderDescription } from './markdown.js';
 import { createExactlyOnce, type RemoteDeps, type RemoteOps } from './remote.js';
 import type { CreateContext, CreateOutcome, TicketProvider, TicketView, UpstreamRequest } from './types.js';
